@@ -1,9 +1,14 @@
-"""Configuration: defaults → instance/config.py → SOCDRILL_* env → test mapping."""
+"""Configuration: defaults → instance/config.py → SOCDRILL_* env → test mapping.
+
+Settings are parsed once, here, by small typed helpers, so the rest of the code reads
+plain typed values from ``app.config``.
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +16,100 @@ from flask import Flask
 
 ENV_PREFIX = "SOCDRILL_"
 
+# Keys people copy from tutorials; production refuses them as secret keys.
+KNOWN_DEFAULT_SECRETS = frozenset(
+    {"", "dev", "secret", "changeme", "change-me", "change_me", "development"}
+)
+MIN_PRODUCTION_SECRET_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """A configuration value is missing or wrong; the message says how to fix it."""
+
+
+def parse_bool(value: str) -> bool:
+    """Read a boolean the way operators write it in environment files."""
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"expected true/false, got {value!r}")
+
+
+# Settings whose environment value is not a plain string.
+TYPED_SETTINGS: dict[str, Callable[[str], Any]] = {
+    "WEB_PROCESSES": int,
+    "PROXY_FIX_HOPS": int,
+    "SESSION_ABSOLUTE_SECONDS": int,
+    "DEBUG": parse_bool,
+    "SESSION_COOKIE_SECURE": parse_bool,
+}
+
 
 def instance_dir() -> Path:
+    """The instance folder: databases, generated secret key, local config.py."""
     return Path(os.environ.get("SOCDRILL_INSTANCE", "instance")).resolve()
 
 
-def _secret_key(folder: Path) -> str:
+def defaults(folder: Path) -> dict[str, Any]:
+    """Embedded-mode defaults: SQLite files in the instance folder, one process."""
+    root = Path(__file__).resolve().parent.parent
+    return {
+        "INSTANCE": str(folder),
+        "ENV": "embedded",
+        "DATABASE_URL": f"sqlite:///{folder / 'socdrill.db'}",
+        "SIEM_URL": f"sqlite:///{folder / 'siem.db'}",
+        "REDIS_URL": None,
+        "WEB_PROCESSES": 1,
+        "PROXY_FIX_HOPS": 0,
+        "SCENARIOS_DIR": str(root / "scenarios"),
+        "MIGRATIONS_DIR": str(root / "migrations"),
+        "PASSWORD_HASH_METHOD": "scrypt",
+        "LOGIN_LIMIT_PER_ACCOUNT": "10 per 5 minutes",
+        "LOGIN_LIMIT_PER_IP": "30 per 5 minutes",
+        "SESSION_ABSOLUTE_SECONDS": 12 * 3600,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_NAME": "socdrill_session",
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        "SCENARIO_MAX_BYTES": 512 * 1024,
+        # The token is bound to the session; a clock-based expiry would break
+        # long exercise pages without adding protection.
+        "WTF_CSRF_TIME_LIMIT": None,
+        # CSRF is checked by our own request guard, after it knows whether the
+        # request authenticates with a bearer token (socdrill/auth/guard.py).
+        "WTF_CSRF_CHECK_DEFAULT": False,
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
+    }
+
+
+def _environment() -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for key, raw in os.environ.items():
+        if not key.startswith(ENV_PREFIX) or key == "SOCDRILL_INSTANCE":
+            continue
+        name = key[len(ENV_PREFIX) :]
+        parse = TYPED_SETTINGS.get(name, str)
+        try:
+            values[name] = parse(raw)
+        except ValueError as error:
+            raise ConfigError(f"{key}: {error}") from None
+    return values
+
+
+def is_production(config: dict[str, Any]) -> bool:
+    """Production: declared so, or several web processes that must share one key."""
+    if str(config.get("ENV", "")).lower() == "production":
+        return True
+    if config.get("DEBUG") or config.get("TESTING"):
+        return False
+    return int(config.get("WEB_PROCESSES") or 1) > 1
+
+
+def _generated_secret_key(folder: Path) -> str:
     """Embedded mode keeps a generated key in the instance folder (never a default)."""
     path = folder / "secret_key"
     if path.exists():
@@ -28,20 +121,54 @@ def _secret_key(folder: Path) -> str:
     return key
 
 
+def _check_production(config: dict[str, Any]) -> None:
+    key = str(config.get("SECRET_KEY") or "")
+    if key.strip().lower() in KNOWN_DEFAULT_SECRETS:
+        raise ConfigError(
+            "production needs SOCDRILL_SECRET_KEY: set it to a random value shared by "
+            "every web process (for example the output of "
+            "`python -c 'import secrets; print(secrets.token_hex(32))'`)"
+        )
+    if len(key) < MIN_PRODUCTION_SECRET_LENGTH:
+        raise ConfigError(
+            f"SOCDRILL_SECRET_KEY is {len(key)} characters; production needs at "
+            f"least {MIN_PRODUCTION_SECRET_LENGTH} random characters"
+        )
+    if config.get("DEBUG"):
+        raise ConfigError("production refuses DEBUG; unset SOCDRILL_DEBUG")
+
+
 def load_config(app: Flask, test_config: dict[str, Any] | None = None) -> None:
+    """Fill ``app.config`` in precedence order and check it is safe to run."""
     folder = instance_dir()
     app.instance_path = str(folder)
-    app.config.from_mapping(
-        INSTANCE=str(folder),
-        DATABASE_URL=f"sqlite:///{folder / 'socdrill.db'}",
-        SIEM_URL=f"sqlite:///{folder / 'siem.db'}",
-        REDIS_URL=None,
-    )
+    # The embedded databases and the generated key live here.
+    folder.mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(defaults(folder))
+    before = dict(app.config)
     app.config.from_pyfile(str(folder / "config.py"), silent=True)
-    for key, value in os.environ.items():
-        if key.startswith(ENV_PREFIX) and key != "SOCDRILL_INSTANCE":
-            app.config[key[len(ENV_PREFIX) :]] = value
+    environment = _environment()
+    app.config.update(environment)
     if test_config:
         app.config.update(test_config)
-    if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = _secret_key(folder)
+    explicit = {k for k, v in app.config.items() if k not in before or before[k] != v}
+    explicit |= set(environment) | set(test_config or {})
+
+    production = is_production(app.config)
+    app.config["PRODUCTION"] = production
+    if production:
+        _check_production(app.config)
+        if "SESSION_COOKIE_SECURE" not in explicit:
+            app.config["SESSION_COOKIE_SECURE"] = True
+        if app.config["SESSION_COOKIE_SECURE"]:
+            # __Host- cookies are only sent over TLS to this exact host and path.
+            app.config["SESSION_COOKIE_NAME"] = "__Host-socdrill_session"
+    elif not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _generated_secret_key(folder)
+
+    app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
+    if app.config.get("REDIS_URL") and app.config["RATELIMIT_STORAGE_URI"] == (
+        "memory://"
+    ):
+        # Several web processes must share their counters, or each grants its own.
+        app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
+import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
+
+from socdrill import accounts
+from socdrill.database import write_transaction
+from socdrill.demo import create_demo, demo_exists
+from socdrill.extensions import db
+from socdrill.models import Role, User
 
 
 def register(cli: click.Group) -> None:
@@ -13,19 +22,81 @@ def register(cli: click.Group) -> None:
     cli.add_command(serve)
 
 
+def database_ready() -> bool:
+    """Has ``socdrill init`` created the schema?"""
+    return sa.inspect(db.engine).has_table("users")
+
+
+def has_users() -> bool:
+    return database_ready() and bool(
+        db.session.scalar(sa.select(sa.func.count(User.id)))
+    )
+
+
 @click.command()
 @click.option("--if-empty", is_flag=True, help="Do nothing when already initialised.")
 @with_appcontext
 def init(if_empty: bool) -> None:
-    """Create the instance folder and databases."""
-    click.echo(f"instance: {current_app.instance_path}")
+    """Create or upgrade the database and the first admin account.
+
+    The admin's password is generated and printed once; there is no default account.
+    """
+    from flask_migrate import upgrade
+
+    Path(current_app.instance_path).mkdir(parents=True, exist_ok=True)
+    if if_empty and has_users():
+        click.echo("socdrill is already initialised; nothing to do.")
+        return
+    upgrade()
+    admin_exists = db.session.scalar(sa.select(User.id).where(User.role == Role.ADMIN))
+    if admin_exists:
+        click.echo("Database upgraded; an admin account exists already.")
+        return
+    with write_transaction():
+        user, password = accounts.create_user(
+            "admin",
+            Role.ADMIN,
+            actor=None,
+            display_name="Administrator",
+            can_launch=True,
+        )
+    click.echo(f"Database ready in {current_app.instance_path}")
+    click.echo("First admin account (the password is shown only now):")
+    click.echo(f"  username: {user.username}")
+    click.echo(f"  password: {password}")
 
 
 @click.command()
 @click.option("--if-empty", is_flag=True, help="Do nothing when a demo already exists.")
 @with_appcontext
 def demo(if_empty: bool) -> None:
-    """Create the demo tenant, team and exercise."""
+    """Create the demo tenant, team, accounts and a draft exercise.
+
+    The demo accounts' passwords are generated and printed once.
+    """
+    if not database_ready():
+        raise click.ClickException("the database is not set up; run `socdrill init`")
+    if demo_exists():
+        if if_empty:
+            click.echo("The demo exists already; nothing to do.")
+            return
+        raise click.ClickException("the demo exists already (tenant 'demo')")
+    with write_transaction():
+        result = create_demo(
+            Path(current_app.config["SCENARIOS_DIR"]),
+            current_app.config["SCENARIO_MAX_BYTES"],
+        )
+        exercise_id = result.exercise.id if result.exercise else None
+    click.echo("Demo tenant 'demo' with team 'Blue Team'.")
+    if exercise_id is not None:
+        click.echo(
+            f"Draft exercise {exercise_id}: schedule and start it from the browser."
+        )
+    for note in result.notes:
+        click.echo(f"Note: {note}")
+    click.echo("Demo accounts (passwords are shown only now):")
+    for username, role, password in result.passwords:
+        click.echo(f"  {username:<16} {role:<9} {password}")
 
 
 @click.command()
@@ -33,5 +104,16 @@ def demo(if_empty: bool) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @with_appcontext
 def serve(host: str, port: int) -> None:
-    """Serve the platform (embedded mode: one process)."""
-    current_app.run(host=host, port=port)
+    """Serve the platform (embedded mode: one process, threaded)."""
+    run_server(host, port)
+
+
+def run_server(host: str, port: int) -> None:
+    """The one place that starts the web server; live updates will swap in
+    ``socketio.run`` here without touching the command."""
+    from werkzeug.serving import run_simple
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    click.echo(f"socdrill on http://{host}:{port}/ (instance {app.instance_path})")
+    # app.run() refuses to start under the flask CLI; the server it wraps does not.
+    run_simple(host, port, app, threaded=True, use_reloader=False)
