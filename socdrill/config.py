@@ -100,13 +100,30 @@ def _environment() -> dict[str, Any]:
     return values
 
 
+def several_processes(config: dict[str, Any]) -> list[str]:
+    """Why this configuration runs as several processes (empty for embedded mode).
+
+    Several web processes, a Redis message queue between them, or a server database
+    all mean processes (perhaps on several machines) that must share one secret key:
+    a key generated into one instance folder would sign sessions the others refuse.
+    """
+    reasons = []
+    if int(config.get("WEB_PROCESSES") or 1) > 1:
+        reasons.append(f"SOCDRILL_WEB_PROCESSES is {config['WEB_PROCESSES']}")
+    if config.get("REDIS_URL"):
+        reasons.append("SOCDRILL_REDIS_URL is set")
+    if not str(config.get("DATABASE_URL") or "sqlite").startswith("sqlite"):
+        reasons.append("SOCDRILL_DATABASE_URL is not SQLite")
+    return reasons
+
+
 def is_production(config: dict[str, Any]) -> bool:
-    """Production: declared so, or several web processes that must share one key."""
+    """Production: declared so, or several processes that must share one key."""
     if str(config.get("ENV", "")).lower() == "production":
         return True
     if config.get("DEBUG") or config.get("TESTING"):
         return False
-    return int(config.get("WEB_PROCESSES") or 1) > 1
+    return bool(several_processes(config))
 
 
 def _generated_secret_key(folder: Path) -> str:
@@ -124,9 +141,11 @@ def _generated_secret_key(folder: Path) -> str:
 def _check_production(config: dict[str, Any]) -> None:
     key = str(config.get("SECRET_KEY") or "")
     if key.strip().lower() in KNOWN_DEFAULT_SECRETS:
+        reasons = several_processes(config)
+        why = f" ({'; '.join(reasons)}: several processes)" if reasons else ""
         raise ConfigError(
-            "production needs SOCDRILL_SECRET_KEY: set it to a random value shared by "
-            "every web process (for example the output of "
+            f"production{why} needs SOCDRILL_SECRET_KEY: set it to a random value "
+            "shared by every process (for example the output of "
             "`python -c 'import secrets; print(secrets.token_hex(32))'`)"
         )
     if len(key) < MIN_PRODUCTION_SECRET_LENGTH:
@@ -167,6 +186,12 @@ def load_config(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         app.config["SECRET_KEY"] = _generated_secret_key(folder)
 
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
+    if not str(app.config["DATABASE_URL"]).startswith("sqlite"):
+        # A server database can restart under us; test pooled connections first.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            "pool_pre_ping": True,
+            **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+        }
     if app.config.get("REDIS_URL") and app.config["RATELIMIT_STORAGE_URI"] == (
         "memory://"
     ):

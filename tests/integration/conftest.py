@@ -1,5 +1,8 @@
 """Real services for integration tests, started on loopback in a temporary folder.
 
+PostgreSQL and Redis come from ``tests/services.py`` (fixtures ``postgres_server``,
+``postgres_url``, ``redis_server``, ``redis_url``).
+
 ``rsyslog`` runs the Debian ``rsyslogd`` in the foreground with its own config, pid
 file and work directory under the test's temporary folder, listening on free loopback
 ports (UDP and TCP) and writing every received message to one file. Under CI a missing
@@ -19,6 +22,14 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import IN_CI
+
+# Real PostgreSQL and Redis (tests/services.py); imported so the tests here see them.
+from tests.services import (  # noqa: F401
+    postgres_server,
+    postgres_url,
+    redis_server,
+    redis_url,
+)
 
 RSYSLOGD_CANDIDATES = ("/usr/sbin/rsyslogd", "/sbin/rsyslogd")
 START_TIMEOUT_S = 15.0

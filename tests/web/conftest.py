@@ -1,9 +1,16 @@
 """Fixtures for the web app: a fresh database per test, factories and a signed-in
-client helper that sends the CSRF token like the browser forms do."""
+client helper that sends the CSRF token like the browser forms do.
+
+``SOCDRILL_TEST_DATABASE=postgresql`` runs the same tests on a real PostgreSQL (started
+by ``tests/services.py``): each test gets its own database, copied from a template
+that holds the schema. The default is ``sqlite``: a file in the test's folder.
+"""
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +24,7 @@ from socdrill.database import write_transaction
 from socdrill.exercise.planning import ScenarioSnapshot, create_draft
 from socdrill.extensions import db
 from socdrill.models import Exercise, Job, Role, Team, Tenant, User
+from tests.services import postgres_server  # noqa: F401  (PostgreSQL runs)
 
 # Fast hashing keeps the suite quick; one test checks the production default.
 FAST_HASH = "pbkdf2:sha256:1000"
@@ -25,6 +33,40 @@ SCENARIO = ScenarioSnapshot(
     "unit-test-scenario", "id: unit-test-scenario\ntitle: test\n", "0" * 64
 )
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
+
+
+BACKENDS = ("sqlite", "postgresql")
+TEST_DATABASE = os.environ.get("SOCDRILL_TEST_DATABASE", "sqlite").strip().lower()
+if TEST_DATABASE not in BACKENDS:
+    raise pytest.UsageError(
+        f"SOCDRILL_TEST_DATABASE={TEST_DATABASE!r}: "
+        f"expected one of {', '.join(BACKENDS)}"
+    )
+
+
+# Tests of SQLite itself (pragmas, BEGIN IMMEDIATE, sqlite_master): a PostgreSQL run
+# leaves them out; tests/integration/test_postgres_app.py checks the same on PostgreSQL.
+SQLITE_ONLY_TESTS = {
+    "test_database.py": {
+        "test_every_connection_gets_wal_foreign_keys_and_a_busy_timeout",
+        "test_write_transaction_takes_the_write_lock_at_begin",
+        "test_reads_do_not_take_the_write_lock",
+        "test_migrations_build_exactly_the_models_schema",
+    }
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[Any]) -> None:
+    if TEST_DATABASE == "sqlite":
+        return
+    kept, left_out = [], []
+    for item in items:
+        sqlite_only = SQLITE_ONLY_TESTS.get(item.path.name, set())
+        is_web = item.path.parent.name == "web"
+        (left_out if is_web and item.originalname in sqlite_only else kept).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
 
 
 def _make_app(tmp_path: Any, monkeypatch: pytest.MonkeyPatch, **extra: Any) -> Flask:
@@ -39,21 +81,53 @@ def _make_app(tmp_path: Any, monkeypatch: pytest.MonkeyPatch, **extra: Any) -> F
     )
 
 
+@pytest.fixture(scope="session")
+def postgres_schema_template(request) -> Iterator[str]:
+    """A PostgreSQL database holding every table, copied for each test (quicker
+    than creating the tables each time)."""
+    server = request.getfixturevalue("postgres_server")
+    name = f"schema_{secrets.token_hex(6)}"
+    engine = sa.create_engine(server.create_database(name))
+    try:
+        db.metadata.create_all(engine)
+    finally:
+        engine.dispose()
+    yield name
+    server.drop_database(name)
+
+
 @pytest.fixture
-def empty_app(tmp_path, monkeypatch) -> Iterator[Flask]:
+def database_settings(request) -> Iterator[dict[str, Any]]:
+    """Settings that point the app at a fresh database of the backend under test:
+    empty when the test asks for ``empty_app``, with every table otherwise."""
+    if TEST_DATABASE == "sqlite":
+        yield {}
+        return
+    server = request.getfixturevalue("postgres_server")
+    template = None
+    if "empty_app" not in request.fixturenames:
+        template = request.getfixturevalue("postgres_schema_template")
+    name = f"test_{secrets.token_hex(6)}"
+    yield {"DATABASE_URL": server.create_database(name, template=template)}
+    server.drop_database(name)
+
+
+@pytest.fixture
+def empty_app(tmp_path, monkeypatch, database_settings) -> Iterator[Flask]:
     """An app whose database has no schema yet (for `socdrill init`)."""
-    app = _make_app(tmp_path, monkeypatch)
+    app = _make_app(tmp_path, monkeypatch, **database_settings)
     yield app
     with app.app_context():
         db.engine.dispose()
 
 
 @pytest.fixture
-def app(tmp_path, monkeypatch) -> Iterator[Flask]:
-    """An app with every table created in a temporary SQLite file."""
-    app = _make_app(tmp_path, monkeypatch)
-    with app.app_context():
-        db.create_all()
+def app(tmp_path, monkeypatch, database_settings) -> Iterator[Flask]:
+    """An app with every table created (a temporary SQLite file by default)."""
+    app = _make_app(tmp_path, monkeypatch, **database_settings)
+    if TEST_DATABASE == "sqlite":
+        with app.app_context():
+            db.create_all()
     yield app
     with app.app_context():
         db.session.remove()

@@ -38,6 +38,8 @@ def test_precedence_is_defaults_instance_file_environment_then_test_mapping(
     )
     monkeypatch.setenv("SOCDRILL_REDIS_URL", "redis://127.0.0.1:6379/0")
     monkeypatch.setenv("SOCDRILL_DATABASE_URL", "sqlite:///from-env.db")
+    # A Redis URL means several processes: production rules need an explicit key.
+    monkeypatch.setenv("SOCDRILL_SECRET_KEY", "k" * 48)
     app = create_app({"DATABASE_URL": "sqlite:///from-test.db"})
     assert app.config["SIEM_URL"] == "sqlite:///from-file.db"
     assert app.config["REDIS_URL"] == "redis://127.0.0.1:6379/0"
