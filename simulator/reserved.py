@@ -52,6 +52,15 @@ WELL_KNOWN_DOMAINS = (
     "deb.debian.org",
     "security.ubuntu.com",
     "s3.amazonaws.com",
+    # AWS service endpoints as CloudTrail names them (eventSource, TLS host header).
+    "iam.amazonaws.com",
+    "sts.amazonaws.com",
+    "ec2.amazonaws.com",
+    "signin.amazonaws.com",
+    "cloudtrail.amazonaws.com",
+    "cloudwatch.amazonaws.com",
+    "logs.amazonaws.com",
+    "kms.amazonaws.com",
 )
 
 

@@ -38,6 +38,9 @@ class SensorContext:
     org: Organisation
     rng: random.Random
     counters: dict[str, int] = field(default_factory=dict)
+    #: other per-stream memory a sensor keeps (e.g. which process GUID an image on a
+    #: host was given, so later events of the same process reuse it)
+    cache: dict[str, Any] = field(default_factory=dict)
 
     def next_record(self, key: str) -> int:
         """Monotonic record number per (host, channel) key, as Windows keeps them."""
