@@ -16,8 +16,10 @@ Public API (kept stable; the store, the Sigma backend and the search translator 
 - :data:`INDEXED_FIELDS` -- generated columns that carry a B-tree index.
 - :data:`ECS_ALIASES` -- ECS name (``process.command_line``) -> Sigma field name, for
   the search box only; storage and rules never use ECS names.
+- :data:`Dialect` -- the SQL dialects of the store: ``"sqlite"`` (embedded) and
+  ``"postgresql"`` (scale-out).
 - :func:`json_path`, :func:`quote_identifier`, :func:`field_sql`,
-  :func:`resolve_search_field`.
+  :func:`safe_integer_sql`, :func:`safe_number_sql`, :func:`resolve_search_field`.
 
 Field names are case-sensitive, as JSON keys are: ``Status`` has a column, ``status``
 is read from JSON; ``Product`` (a PE header field) is read from JSON because the base
@@ -30,6 +32,9 @@ from __future__ import annotations
 from typing import Final, Literal
 
 FieldType = Literal["text", "int"]
+#: SQL dialect of an event store.
+Dialect = Literal["sqlite", "postgresql"]
+DIALECTS: Final[tuple[Dialect, ...]] = ("sqlite", "postgresql")
 
 #: Physical columns of the ``events`` table, in table order.
 BASE_COLUMNS: Final[tuple[str, ...]] = (
@@ -197,21 +202,67 @@ def json_path(field: str, *, nested: bool = True) -> str:
     return "$" + "".join('."' + part.replace('"', '\\"') + '"' for part in parts)
 
 
-def field_sql(field: str, *, column: str = "fields") -> str:
+def field_sql(
+    field: str, *, column: str = "fields", dialect: Dialect = "sqlite"
+) -> str:
     """SQL expression reading Sigma field ``field`` from an ``events`` row.
 
-    A field with a generated column renders as that column. Any other field is a
-    ``json_extract`` over the JSON object; a dotted name is read both as one flat key
-    (``"a.b"``, how flattened logs store it) and as a nested path (``a`` -> ``b``, how
-    CloudTrail-style JSON stores it), the flat key winning.
+    A field with a generated column renders as that column. Any other field is read
+    from the JSON object: ``json_extract`` on SQLite (numbers stay numbers), the
+    ``->>`` operator on PostgreSQL (always text). A dotted name is read both as one
+    flat key (``"a.b"``, how flattened logs store it) and as a nested path (``a`` ->
+    ``b``, how CloudTrail-style JSON stores it), the flat key winning.
     """
     if field in GENERATED_FIELDS:
         return quote_identifier(field)
+    if dialect == "postgresql":
+        return _postgres_field(field, column)
     flat = f"json_extract({column}, {sql_string(json_path(field, nested=False))})"
     if "." not in field:
         return flat
     nested = f"json_extract({column}, {sql_string(json_path(field))})"
     return f"coalesce({flat}, {nested})"
+
+
+def _postgres_field(field: str, column: str) -> str:
+    flat = f"({column}->>{sql_string(field)})"
+    if "." not in field:
+        return flat
+    *parents, leaf = field.split(".")
+    path = "".join(f"->{sql_string(part)}" for part in parents)
+    return f"coalesce({flat}, ({column}{path}->>{sql_string(leaf)}))"
+
+
+#: Pattern a text must match to be read as a PostgreSQL ``bigint`` (18 digits
+#: always fit, so the cast can never overflow).
+_INTEGER_PATTERN: Final = "^[+-]?[0-9]{1,18}([.]0*)?$"
+
+
+def safe_integer_sql(text_expr: str) -> str:
+    """PostgreSQL: ``text_expr`` as ``bigint`` when it spells an integer, else NULL.
+
+    Used by the stored generated columns, so a value such as ``"0x10"`` in an
+    ``EventID`` never makes an insert fail. Immutable, so it may define a column.
+    """
+    return (
+        f"CASE WHEN btrim({text_expr}) ~ {sql_string(_INTEGER_PATTERN)} "
+        f"THEN btrim({text_expr})::numeric::bigint END"
+    )
+
+
+#: A text PostgreSQL may cast to ``double precision`` without an error.
+_NUMBER_PATTERN: Final = r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]{1,3})?$"
+
+
+def safe_number_sql(text_expr: str) -> str:
+    """PostgreSQL: ``text_expr`` as a number when it spells one, else NULL.
+
+    For comparisons (``|gt``, ranges) on fields read as text; never an error.
+    """
+    return (
+        f"(CASE WHEN btrim({text_expr}) ~ {sql_string(_NUMBER_PATTERN)} "
+        f"THEN btrim({text_expr})::double precision END)"
+    )
 
 
 def resolve_search_field(name: str) -> str:

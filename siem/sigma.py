@@ -50,8 +50,9 @@ from sigma.types import (
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from siem.fields import GENERATED_FIELDS, field_sql
+from siem.fields import GENERATED_FIELDS, Dialect, field_sql
 from siem.logsources import applies, unknown_parts
+from siem.prefilter import NeedClause, required_needs
 
 #: Severity order of Sigma levels (index = rank).
 LEVELS: tuple[str, ...] = ("informational", "low", "medium", "high", "critical")
@@ -100,6 +101,8 @@ class EventStoreBackend(sqliteBackend):
 
     name: ClassVar[str] = "socdrill event store"
     identifier: ClassVar[str] = "socdrill"
+    #: SQL dialect of the fragments (a subclass renders another one)
+    dialect: ClassVar[Dialect] = "sqlite"
 
     def __init__(self, **options: Any) -> None:
         super().__init__(
@@ -215,6 +218,10 @@ class LoadedRule:
     requirements: tuple[tuple[str, ...], ...] = ()
     #: the rule has value-only (keyword) detections, matched against ``raw``
     uses_keywords: bool = False
+    #: field-aware required literals for the detector's pre-filter (siem.prefilter)
+    needs: tuple[NeedClause, ...] = ()
+    #: SQL dialect of ``fragment`` (the store it was loaded for)
+    dialect: Dialect = "sqlite"
 
     @property
     def logsource(self) -> dict[str, str]:
@@ -268,13 +275,28 @@ class RuleSet:
 # loading
 
 
-def load_rules(sources: Iterable[str | Path], *, check_sql: bool = True) -> RuleSet:
+def backend_for(dialect: Dialect = "sqlite") -> EventStoreBackend:
+    """The backend rendering rules for a store of ``dialect``."""
+    if dialect == "postgresql":
+        from siem.sigma_postgres import PostgresEventStoreBackend
+
+        return PostgresEventStoreBackend()
+    return EventStoreBackend()
+
+
+def load_rules(
+    sources: Iterable[str | Path],
+    *,
+    check_sql: bool = True,
+    dialect: Dialect = "sqlite",
+) -> RuleSet:
     """Load Sigma rules from YAML texts or paths (files, or folders searched for *.yml).
 
     Correlation rules are resolved against every rule loaded in the same call. Each
     rule that cannot be used becomes a :class:`RuleFailure`; nothing raises for a bad
     rule. ``check_sql`` prepares each fragment against an empty store schema so that
-    SQL errors surface at load time rather than at detection time.
+    SQL errors surface at load time rather than at detection time (SQLite only).
+    ``dialect`` is the SQL of the store the rules will run on (``store.dialect``).
     """
     documents: list[tuple[str | None, str, dict[str, Any]]] = []
     result = RuleSet()
@@ -290,7 +312,8 @@ def load_rules(sources: Iterable[str | Path], *, check_sql: bool = True) -> Rule
             result.failures.append(
                 RuleFailure(path, "", "", "invalid yaml", _one_line(exc))
             )
-    backend = EventStoreBackend()
+    backend = backend_for(dialect)
+    check_sql = check_sql and dialect == "sqlite"
     plain = [d for d in documents if "correlation" not in d[2]]
     correlations = [d for d in documents if "correlation" in d[2]]
     parsed: dict[int, SigmaRule] = {}
@@ -316,9 +339,11 @@ def load_rules(sources: Iterable[str | Path], *, check_sql: bool = True) -> Rule
     return result
 
 
-def load_rule(text: str, *, path: str | None = None) -> LoadedRule:
+def load_rule(
+    text: str, *, path: str | None = None, dialect: Dialect = "sqlite"
+) -> LoadedRule:
     """Load exactly one detection rule from YAML text; :class:`RuleError` if not."""
-    loaded = load_rules([text])
+    loaded = load_rules([text], dialect=dialect)
     if loaded.failures:
         failure = loaded.failures[0]
         raise RuleError(failure.reason, failure.message)
@@ -326,6 +351,29 @@ def load_rule(text: str, *, path: str | None = None) -> LoadedRule:
         raise RuleError("invalid rule", f"expected one rule, found {len(loaded.rules)}")
     rule = loaded.rules[0]
     return rule if path is None else _with_path(rule, path)
+
+
+def for_dialect(rule: LoadedRule, dialect: Dialect) -> LoadedRule:
+    """``rule`` with its SQL in ``dialect``, converted again from its source if needed.
+
+    Correlation queries are SQLite on every store (see :mod:`siem.correlation`), so a
+    correlation rule only changes its label. :class:`RuleError` if the source no
+    longer converts.
+    """
+    if rule.dialect == dialect:
+        return rule
+    if rule.correlation is not None:
+        return replace(rule, dialect=dialect)
+    loaded = load_rules([rule.source], dialect=dialect)
+    for candidate in loaded.rules:
+        if candidate.id == rule.id:
+            return replace(candidate, path=rule.path)
+    reason = loaded.failures[0] if loaded.failures else None
+    raise RuleError(
+        reason.reason if reason else "invalid rule",
+        f"{rule.id} does not convert to {dialect}"
+        + (f": {reason.message}" if reason else ""),
+    )
 
 
 def _with_path(rule: LoadedRule, path: str) -> LoadedRule:
@@ -366,6 +414,8 @@ def _load_detection(
         _loaded(rule, path, text, fragment),
         requirements=required_literals(conditions),
         uses_keywords=any(_has_keywords(c) for c in conditions),
+        needs=required_needs(conditions),
+        dialect=backend.dialect,
     )
 
 
@@ -412,6 +462,7 @@ def _load_correlation(
     loaded = _loaded(correlation, path, text, "")
     return replace(
         loaded,
+        dialect=backend.dialect,
         product=first.logsource.product,
         category=first.logsource.category,
         service=first.logsource.service,

@@ -20,7 +20,7 @@ import yaml
 
 from siem.alerts import BUCKET_SECONDS
 from siem.detector import retro_hunt
-from siem.sigma import LoadedRule, RuleError, load_rule
+from siem.sigma import LoadedRule, RuleError, for_dialect, load_rule
 from siem.store import EventStore
 
 EXCEPTION_PREFIX = "filter_tuning"
@@ -85,7 +85,9 @@ def add_exception(rule: LoadedRule, exception: Mapping[str, Any]) -> LoadedRule:
     if not isinstance(condition, list):
         detection["condition"] = detection["condition"][0]
     doc["detection"] = detection
-    return load_rule(yaml.safe_dump(doc, sort_keys=False), path=rule.path)
+    return load_rule(
+        yaml.safe_dump(doc, sort_keys=False), path=rule.path, dialect=rule.dialect
+    )
 
 
 def replay(
@@ -97,7 +99,11 @@ def replay(
     end: float | str | None = None,
     bucket_seconds: int = BUCKET_SECONDS,
 ) -> TuningResult:
-    """Run ``rule`` and ``tuned`` over stored events; compare what each raises."""
+    """Run ``rule`` and ``tuned`` over stored events; compare what each raises.
+
+    Rules loaded for another dialect than the store's are converted for it first.
+    """
+    rule, tuned = (for_dialect(r, store.dialect) for r in (rule, tuned))
     outcomes = []
     for candidate in (rule, tuned):
         hunt = retro_hunt(store, [candidate], start=start, end=end)

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from siem.fields import GENERATED_FIELDS, field_sql, resolve_search_field
+from siem.fields import GENERATED_FIELDS, Dialect, field_sql, resolve_search_field
 from siem.search.errors import SearchError
 
 FieldKind = Literal["text", "int", "ts", "json"]
@@ -51,12 +51,15 @@ class FieldRef:
     name: str
     sql: str
     kind: FieldKind
-    nocase: bool = False  # declared COLLATE NOCASE: '=' is case-free and indexable
+    # SQLite: declared COLLATE NOCASE, so '=' is case-free and indexable
+    nocase: bool = False
     empty_is_missing: bool = False
 
 
-def resolve(typed: str, position: int | None = None) -> FieldRef:
-    """The :class:`FieldRef` for a name typed in the search box.
+def resolve(
+    typed: str, position: int | None = None, dialect: Dialect = "sqlite"
+) -> FieldRef:
+    """The :class:`FieldRef` for a name typed in the search box, read in ``dialect``.
 
     Raises :class:`SearchError` (at ``position``) for a name that may not be searched.
     """
@@ -84,4 +87,6 @@ def resolve(typed: str, position: int | None = None) -> FieldRef:
             "'@' and '.' between parts (e.g. userIdentity.type)",
             position,
         )
-    return FieldRef(name, field_sql(name, column="events.fields"), "json")
+    return FieldRef(
+        name, field_sql(name, column="events.fields", dialect=dialect), "json"
+    )

@@ -1,8 +1,10 @@
 """Run compiled searches against the event store: pages, counts, histograms, pivots.
 
 Every statement is scoped to one tenant and, when given, a time window; the query's
-condition comes from :mod:`siem.search.translate` with its values bound. Reads only
-the ``events`` table and its full-text index; ground-truth labels are never joined.
+condition comes from :mod:`siem.search.translate` with its values bound, in the
+store's dialect. Reads only the ``events`` table and its full-text index; ground-truth
+labels are never joined. A statement running past the timeout is stopped: SQLite by
+a progress handler, PostgreSQL by ``statement_timeout``.
 """
 
 # SQL text here is assembled only from translator output and catalog expressions
@@ -23,7 +25,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from siem.fields import quote_identifier
+from siem.fields import Dialect, quote_identifier
 from siem.search.catalog import resolve
 from siem.search.errors import SearchError
 from siem.search.translate import MATCH_ALL, Condition, compile_query, exists_sql
@@ -38,6 +40,7 @@ MAX_LIMIT = 10_000
 DEFAULT_TIMEOUT_S = 10.0
 #: Bounds of the rare/common threshold of :func:`_newest`.
 LOOK_MIN, LOOK_MAX = 1_000, 50_000
+TOO_LONG = "the search took too long; narrow the time range or avoid leading wildcards"
 #: Counting stops here; the result then says "at least".
 COUNT_LIMIT = 10_000
 # Histogram steps, in seconds, from which the coarsest needed one is chosen.
@@ -49,6 +52,13 @@ _STEPS = (
 )  # fmt: skip
 
 TimeBound = dt.datetime | float | int | str | None
+
+#: Milliseconds since the epoch of ``events.ts`` (ISO text), per dialect.
+_EPOCH_MS = {
+    "sqlite": "CAST(round((julianday(events.ts) - 2440587.5) * 86400000.0) AS INTEGER)",
+    "postgresql": "CAST(round(extract(epoch FROM CAST(events.ts AS timestamptz)) "
+    "* 1000) AS bigint)",
+}
 
 
 @dataclass(slots=True)
@@ -122,9 +132,9 @@ def search(
         raise SearchError("offset must not be negative")
     if cursor is not None and offset:
         raise SearchError("use either offset or cursor, not both")
-    condition = compile_query(query)
+    condition = compile_query(query, store.dialect)
     scope = _scope(tenant, start, end)
-    selects, names = _select_list(columns)
+    selects, names = _select_list(columns, store.dialect)
     page_scope = scope
     if cursor is not None:
         cursor_ts, cursor_id = decode_cursor(cursor)
@@ -136,7 +146,9 @@ def search(
             ),
         )
     with _reading(store, timeout_s) as conn:
-        rows, known = _newest(conn, selects, page_scope, condition, limit, offset)
+        rows, known = _newest(
+            conn, selects, page_scope, condition, limit, offset, store.dialect
+        )
         events = [_row_dict(row, names) for row in rows]
         first_page = offset == 0 and cursor is None
         if first_page and len(events) < limit:
@@ -176,7 +188,7 @@ def histogram(
     began = time.perf_counter()
     if not 1 <= buckets <= 1000:
         raise SearchError("buckets must be between 1 and 1000")
-    condition = compile_query(query)
+    condition = compile_query(query, store.dialect)
     with _reading(store, timeout_s) as conn:
         lo, hi = _window(conn, condition, tenant, start, end)
         if lo is None or hi is None:
@@ -184,7 +196,7 @@ def histogram(
         step = _step(hi - lo, buckets)
         first = math.floor(lo / step) * step
         where = _scoped(condition, tenant, lo, hi)
-        ms = "CAST(round((julianday(events.ts) - 2440587.5) * 86400000.0) AS INTEGER)"
+        ms = _EPOCH_MS[store.dialect]
         sql = (
             f"SELECT ({ms} - ?) / ? AS bucket, count(*) FROM events "
             f"WHERE {where.sql} GROUP BY bucket"
@@ -219,14 +231,14 @@ def top_values(
     began = time.perf_counter()
     if not 1 <= n <= 1000:
         raise SearchError("n must be between 1 and 1000")
-    ref = resolve(field_name)
-    where = _scoped(compile_query(query), tenant, start, end)
+    ref = resolve(field_name, dialect=store.dialect)
+    where = _scoped(compile_query(query, store.dialect), tenant, start, end)
     with _reading(store, timeout_s) as conn:
         present = exists_sql(ref)
         total, with_field = _run(
             conn,
-            f"SELECT count(*), coalesce(sum({present}), 0) FROM events "
-            f"WHERE {where.sql}",
+            f"SELECT count(*), coalesce(sum(CASE WHEN {present} THEN 1 ELSE 0 END), 0) "
+            f"FROM events WHERE {where.sql}",
             where.params,
         )[0]
         rows = _run(
@@ -256,8 +268,8 @@ def iter_events(
     batch: int = 1000,
 ) -> Iterator[dict[str, Any]]:
     """Every matching event in id (ingest) order, fetched in batches (for export)."""
-    where = _scoped(compile_query(query), tenant, start, end)
-    selects, names = _select_list(None)
+    where = _scoped(compile_query(query, store.dialect), tenant, start, end)
+    selects, names = _select_list(None, store.dialect)
     last = after_id
     while True:
         sql = (
@@ -342,7 +354,9 @@ def _and(left: Condition, right: Condition) -> Condition:
     return Condition(f"{left.sql} AND {right.sql}", [*left.params, *right.params])
 
 
-def _select_list(columns: Sequence[str] | None) -> tuple[list[str], list[str]]:
+def _select_list(
+    columns: Sequence[str] | None, dialect: Dialect
+) -> tuple[list[str], list[str]]:
     names = list(BASE_RESULT_COLUMNS)
     selects = [f"events.{name}" for name in BASE_RESULT_COLUMNS]
     if columns is None:
@@ -352,7 +366,7 @@ def _select_list(columns: Sequence[str] | None) -> tuple[list[str], list[str]]:
     for typed in columns:
         if typed in names:
             continue
-        ref = resolve(typed)
+        ref = resolve(typed, dialect=dialect)
         names.append(typed)
         selects.append(ref.sql)
     return selects, names
@@ -372,6 +386,7 @@ def _newest(
     condition: Condition,
     limit: int,
     offset: int,
+    dialect: Dialect,
 ) -> tuple[list[sa.Row[Any]], int | None]:
     """One page of matches, newest first, and the exact match count when it is known.
 
@@ -380,14 +395,17 @@ def _newest(
     where walking the time index backwards stops after one page. So when the plan
     sorts, the matches are counted up to a threshold first; below it the planner's
     plan runs, above it the time-ordered walk does. Both are bounded by about
-    sqrt(page x stored events) rows.
+    sqrt(page x stored events) rows. PostgreSQL's planner weighs the two plans itself
+    from its statistics, so there the plain query runs.
     """
     columns = ", ".join(selects)
     order = "ORDER BY events.ts DESC, events.id DESC"
     where = _and(scope, condition)
     sql = f"SELECT {columns} FROM events WHERE {where.sql} {order} LIMIT ? OFFSET ?"
     params = [*where.params, limit, offset]
-    if condition.sql == MATCH_ALL or not _plan_sorts(conn, sql, params):
+    if dialect == "postgresql" or condition.sql == MATCH_ALL:
+        return _run(conn, sql, params), None
+    if not _plan_sorts(conn, sql, params):
         return _run(conn, sql, params), None
     time_index = _time_index(conn)
     if time_index is None:
@@ -432,7 +450,10 @@ def _count(
     conn: sa.Connection, where: Condition, cap: int = COUNT_LIMIT
 ) -> tuple[int, bool]:
     """Matches of ``where``, counting no further than ``cap`` (then not exact)."""
-    sql = f"SELECT count(*) FROM (SELECT 1 FROM events WHERE {where.sql} LIMIT ?)"
+    sql = (
+        f"SELECT count(*) FROM (SELECT 1 FROM events WHERE {where.sql} LIMIT ?) "
+        "AS capped"
+    )
     found = int(_run(conn, sql, [*where.params, cap + 1])[0][0])
     return min(found, cap), found <= cap
 
@@ -474,17 +495,23 @@ def _run(conn: sa.Connection, sql: str, params: Sequence[Any]) -> list[sa.Row[An
     try:
         return list(conn.exec_driver_sql(sql, tuple(params)))
     except sa.exc.OperationalError as exc:
-        if "interrupted" in str(exc.orig):
-            raise SearchError(
-                "the search took too long; narrow the time range or avoid leading "
-                "wildcards"
-            ) from None
+        if "interrupted" in str(exc.orig) or "statement timeout" in str(exc.orig):
+            raise SearchError(TOO_LONG) from None
         raise
 
 
 @contextlib.contextmanager
 def _reading(store: EventStore, timeout_s: float | None) -> Iterator[sa.Connection]:
     """A read connection that aborts a statement running past ``timeout_s``."""
+    if store.dialect == "postgresql":
+        if timeout_s is not None and timeout_s <= 0:
+            raise SearchError(TOO_LONG)  # statement_timeout = 0 would mean no limit
+        with store.connect() as conn, conn.begin():
+            if timeout_s is not None:
+                milliseconds = max(1, math.ceil(timeout_s * 1000))
+                conn.exec_driver_sql(f"SET LOCAL statement_timeout = {milliseconds:d}")
+            yield conn
+        return
     with store.connect() as conn:
         raw = conn.connection.driver_connection
         if timeout_s is None or raw is None:

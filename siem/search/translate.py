@@ -3,7 +3,10 @@
 luqum parses the text; this module walks the tree and writes SQL in which every value
 is a bound ``?`` parameter and every field went through :func:`catalog.resolve`.
 Implicit operators mean AND, as in a SIEM search bar. Bare words and phrases search the
-raw line through the FTS5 index (or a substring scan when they hold wildcards).
+raw line: on SQLite through the FTS5 index, on PostgreSQL as a case-free regular
+expression with the same word boundaries (served by the ``pg_trgm`` index); with
+wildcards, as a substring (``LIKE``/``ILIKE``). Text equality ignores case:
+``COLLATE NOCASE`` on SQLite, ``lower(...) = lower(?)`` on PostgreSQL.
 Anything the SQL could not express faithfully (fuzzy, proximity, boosts, regular
 expressions, nested fields) is refused with a :class:`SearchError` and its position.
 """
@@ -37,6 +40,7 @@ from luqum.tree import (
     Word,
 )
 
+from siem.fields import Dialect, safe_number_sql
 from siem.search.catalog import FieldRef, resolve
 from siem.search.errors import SearchError
 from simulator.events import iso_ms, parse_iso
@@ -47,7 +51,9 @@ MAX_TERMS = 1_000
 # Full-text match on the raw line through the store's FTS5 index (rowid = events.id).
 FTS_MATCH = "events.id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)"
 LIKE_ESCAPE = "\\"
-MATCH_ALL = "1"
+# Word search on PostgreSQL: the raw line matches a regular expression (below).
+WORD_MATCH = "events.raw ~* ?"
+MATCH_ALL = "TRUE"
 
 _INT = re.compile(r"[+-]?\d{1,18}")
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
@@ -77,8 +83,9 @@ class Condition:
     params: list[Any] = field(default_factory=list)
 
 
-def compile_query(query: str) -> Condition:
-    """Parse ``query`` and return its SQL condition; :class:`SearchError` if invalid.
+def compile_query(query: str, dialect: Dialect = "sqlite") -> Condition:
+    """Parse ``query`` and return its SQL condition in ``dialect`` (the store's);
+    :class:`SearchError` if invalid.
 
     An empty query (or ``*``) matches every event.
     """
@@ -92,7 +99,7 @@ def compile_query(query: str) -> Condition:
     if not query.strip():
         return Condition(MATCH_ALL)
     tree = parse_tree(query)
-    translator = _Translator()
+    translator = _Translator(dialect)
     return Condition(translator.node(tree, 0), translator.params)
 
 
@@ -214,6 +221,19 @@ def _fts_phrase(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
+def word_regex(text: str, *, prefix: bool = False) -> str:
+    """PostgreSQL regular expression matching ``text`` as FTS5 would as a phrase.
+
+    FTS5's ``unicode61`` tokenizer keeps runs of letters and digits and drops every
+    other character; a phrase matches its tokens in order, separated by anything but
+    letters and digits, each a whole word (the last may be a prefix). Tokens hold
+    letters and digits only, so none needs escaping.
+    """
+    tokens = re.findall(r"[^\W_]+", text)
+    body = "[^[:alnum:]]+".join(tokens)
+    return "(?<![[:alnum:]])" + body + ("" if prefix else "(?![[:alnum:]])")
+
+
 def _has_token(text: str) -> bool:
     # FTS5's unicode61 tokenizer indexes letters and digits; a value without any
     # would be an empty phrase, so it goes to the substring scan instead.
@@ -233,9 +253,14 @@ def _number(text: str) -> int | float | None:
 
 
 class _Translator:
-    def __init__(self) -> None:
+    def __init__(self, dialect: Dialect) -> None:
         self.params: list[Any] = []
         self.terms = 0
+        self.postgres = dialect == "postgresql"
+        self.dialect = dialect
+        # LIKE ignores ASCII case on SQLite; PostgreSQL needs ILIKE
+        self.like = "ILIKE" if self.postgres else "LIKE"
+        self.false = "false" if self.postgres else "0"
 
     # shared helpers
 
@@ -280,7 +305,7 @@ class _Translator:
         if isinstance(node, AndOperation | OrOperation | UnknownOperation):
             return self._operation(node, depth, self.node)
         if isinstance(node, Not | Prohibit):
-            return f"(NOT coalesce({self.node(node.a, depth + 1)}, 0))"
+            return f"(NOT coalesce({self.node(node.a, depth + 1)}, {self.false}))"
         if isinstance(node, Plus):
             return self.node(node.a, depth + 1)
         if isinstance(node, BaseGroup):
@@ -314,8 +339,8 @@ class _Translator:
                 if isinstance(target, Phrase)
                 else unescape_name(target.value)
             )
-            return exists_sql(resolve(name, target.pos))
-        ref = resolve(typed, node.pos)
+            return exists_sql(resolve(name, target.pos, self.dialect))
+        ref = resolve(typed, node.pos, self.dialect)
         return self.value(ref, node.expr, depth + 1)
 
     def full_text(self, pattern: Pattern, node: Item) -> str:
@@ -323,20 +348,26 @@ class _Translator:
         if not has_wildcards(pattern):
             if not _has_token(text):
                 return self._raw_contains([text])
-            self._bind(_fts_phrase(text))
-            return FTS_MATCH
+            return self._words(text, prefix=False)
         if not text and all(part is ANY for part in pattern):
             return MATCH_ALL
         prefix_only = pattern[-1] is ANY and not has_wildcards(pattern[:-1])
         if prefix_only and _has_token(text) and text[-1:].isalnum():
-            self._bind(_fts_phrase(text) + " *")
-            return FTS_MATCH
+            return self._words(text, prefix=True)
         return self._raw_contains(pattern)
+
+    def _words(self, text: str, *, prefix: bool) -> str:
+        """The raw line holds ``text``'s words in order (the last maybe a prefix)."""
+        if self.postgres:
+            self._bind(word_regex(text, prefix=prefix))
+            return WORD_MATCH
+        self._bind(_fts_phrase(text) + (" *" if prefix else ""))
+        return FTS_MATCH
 
     def _raw_contains(self, pattern: Pattern) -> str:
         """A bare term with wildcards matches anywhere in the raw line."""
         self._bind(like_pattern([ANY, *pattern, ANY]))
-        return f"events.raw LIKE ? ESCAPE '{LIKE_ESCAPE}'"
+        return f"events.raw {self.like} ? ESCAPE '{LIKE_ESCAPE}'"
 
     # field level: the value side of ``field:...``
 
@@ -347,7 +378,7 @@ class _Translator:
                 node, depth, lambda child, d: self.value(ref, child, d)
             )
         if isinstance(node, Not | Prohibit):
-            return f"(NOT coalesce({self.value(ref, node.a, depth + 1)}, 0))"
+            return f"(NOT coalesce({self.value(ref, node.a, depth + 1)}, {self.false}))"
         if isinstance(node, Plus):
             return self.value(ref, node.a, depth + 1)
         if isinstance(node, BaseGroup):
@@ -385,8 +416,14 @@ class _Translator:
         if pattern == [ANY]:
             return exists_sql(ref)
         if has_wildcards(pattern):
-            like = f"{ref.sql} LIKE ? ESCAPE '{LIKE_ESCAPE}'"
-            prefilter = fields_prefilter(ref, pattern)
+            subject = (
+                f"CAST({ref.sql} AS text)"
+                if self.postgres and ref.kind == "int"
+                else ref.sql
+            )
+            like = f"{subject} {self.like} ? ESCAPE '{LIKE_ESCAPE}'"
+            # PostgreSQL reads one JSON key without parsing the rest: no gain there
+            prefilter = None if self.postgres else fields_prefilter(ref, pattern)
             if prefilter is None:
                 self._bind(like_pattern(pattern))
                 return like
@@ -407,8 +444,10 @@ class _Translator:
         if ref.kind == "json":
             # A JSON value may be a number or a string: LIKE compares its text.
             self._bind(like_pattern(pattern))
-            return f"{ref.sql} LIKE ? ESCAPE '{LIKE_ESCAPE}'"
+            return f"{ref.sql} {self.like} ? ESCAPE '{LIKE_ESCAPE}'"
         self._bind(text)
+        if self.postgres:
+            return f"lower({ref.sql}) = lower(?)"
         return f"{ref.sql} = ? COLLATE NOCASE"
 
     def _bound(self, node: Item, ref: FieldRef) -> tuple[str, Item] | None:
@@ -450,7 +489,12 @@ class _Translator:
             expr = ref.sql
         elif all(n is not None for n in numbers):
             values = numbers
-            expr = ref.sql if ref.kind == "int" else _numeric(ref.sql)
+            if ref.kind == "int":
+                expr = ref.sql
+            elif self.postgres:
+                expr = safe_number_sql(ref.sql)
+            else:
+                expr = _numeric(ref.sql)
         elif ref.kind == "int":
             text, at = next(
                 b for b, n in zip(bounds, numbers, strict=True) if n is None
@@ -468,16 +512,19 @@ class _Translator:
                 f"{high[0]!r}",
                 node.pos,
             )
-        collate = (
-            " COLLATE NOCASE" if isinstance(values[0], str) and ref.kind != "ts" else ""
-        )
+        case_free = isinstance(values[0], str) and ref.kind != "ts"
+        left, right = expr, "?"
+        if case_free and self.postgres:
+            left, right = f"lower({expr})", "lower(?)"
+        elif case_free:
+            right = "? COLLATE NOCASE"
         parts = []
         remaining = iter(values)
         if low is not None:
-            parts.append(f"{expr} {'>=' if include_low else '>'} ?{collate}")
+            parts.append(f"{left} {'>=' if include_low else '>'} {right}")
             self._bind(next(remaining))
         if high is not None:
-            parts.append(f"{expr} {'<=' if include_high else '<'} ?{collate}")
+            parts.append(f"{left} {'<=' if include_high else '<'} {right}")
             self._bind(next(remaining))
         return "(" + " AND ".join(parts) + ")"
 

@@ -321,7 +321,7 @@ def detect_command(siem_url: str | None, rule_paths: tuple[Path, ...]) -> None:
     try:
         from siem.detector import Detector, DetectorError
         from siem.rules import load_pack_report
-        from siem.sigma import load_rules
+        from siem.sigma import for_dialect, load_rules
     except ImportError as exc:
         raise click.ClickException(
             f"the detection engine is unavailable: {exc}"
@@ -333,7 +333,8 @@ def detect_command(siem_url: str | None, rule_paths: tuple[Path, ...]) -> None:
         raise click.ClickException("no usable rules were loaded")
     store = open_store(siem_url)
     try:
-        report = Detector(store, loaded.rules).tick()
+        rules = [for_dialect(rule, store.dialect) for rule in loaded.rules]
+        report = Detector(store, rules).tick()
     except (DetectorError, StoreError) as exc:
         raise click.ClickException(str(exc)) from None
     finally:

@@ -9,7 +9,6 @@ import pytest
 from click.testing import CliRunner
 
 from siem.importers import LogImportError, import_file, read_events
-from siem.store import EventStore
 from simulator.events import Event
 from socdrill.commands.importing import import_command
 from tests.conftest import REALWORLD
@@ -41,13 +40,6 @@ def windows(event_id: int, channel: str, data: dict, record: int = 1) -> dict:
 
 
 SYSMON = "Microsoft-Windows-Sysmon/Operational"
-
-
-@pytest.fixture
-def store():
-    opened = EventStore.open("sqlite://")
-    yield opened
-    opened.close()
 
 
 def test_evtx_and_its_json_export_give_the_same_events():

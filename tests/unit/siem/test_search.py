@@ -10,6 +10,7 @@ import pytest
 from siem.search import SearchError, histogram, search, top_values
 from siem.store import EventStore
 from simulator.events import Event, Label, parse_iso
+from tests.unit.siem.conftest import BACKENDS, fresh_store_url
 
 T0 = parse_iso("2026-03-01T08:00:00Z")
 TENANT = "blue"
@@ -169,17 +170,22 @@ def corpus() -> list[Event]:
     ]
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    path = tmp_path_factory.mktemp("siem") / "siem.db"
-    store = EventStore.open(f"sqlite:///{path}")
-    store.insert(corpus(), tenant=TENANT, exercise="ex-1")
-    # Another tenant's copy of the attack: must never show up for TENANT.
-    other = _sysmon("o-mimikatz", 1, "WS-02", "C:\\x\\mimikatz.exe", "mimikatz", "x")
-    store.insert([other], tenant="red")
-    store.insert_labels([Label("e-mimikatz", "demo", "credential-access", "T1003.001")])
-    yield store
-    store.close()
+@pytest.fixture(scope="module", params=BACKENDS)
+def store(request, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("siem")
+    with fresh_store_url(request, request.param, folder) as url:
+        store = EventStore.open(url)
+        store.insert(corpus(), tenant=TENANT, exercise="ex-1")
+        # Another tenant's copy of the attack: must never show up for TENANT.
+        other = _sysmon(
+            "o-mimikatz", 1, "WS-02", "C:\\x\\mimikatz.exe", "mimikatz", "x"
+        )
+        store.insert([other], tenant="red")
+        store.insert_labels(
+            [Label("e-mimikatz", "demo", "credential-access", "T1003.001")]
+        )
+        yield store
+        store.close()
 
 
 def uids(store: EventStore, query: str, **kwargs) -> set[str]:
@@ -582,20 +588,21 @@ def test_bad_arguments_of_histogram_and_top_values(store):
 # --- plans for rare and common values ------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def busy_store(tmp_path_factory):
+@pytest.fixture(scope="module", params=BACKENDS)
+def busy_store(request, tmp_path_factory):
     """5,000 events: EventID 4625 is common, 4740 rare; times are not in id order."""
     events = []
     for i in range(5000):
         event_id = 4740 if i % 500 == 7 else (4625 if i % 2 else 4624)
         minute = (i * 7919) % 5000  # ingest order differs from time order
         events.append(_security(f"b-{i}", minute, event_id, f"user{i % 40}", 3))
-    path = tmp_path_factory.mktemp("busy") / "siem.db"
-    store = EventStore.open(f"sqlite:///{path}")
-    store.insert(events, tenant=TENANT)
-    store.insert([_security("other-tenant", 9999, 4625, "x", 3)], tenant="red")
-    yield store, events
-    store.close()
+    folder = tmp_path_factory.mktemp("busy")
+    with fresh_store_url(request, request.param, folder) as url:
+        store = EventStore.open(url)
+        store.insert(events, tenant=TENANT)
+        store.insert([_security("other-tenant", 9999, 4625, "x", 3)], tenant="red")
+        yield store, events
+        store.close()
 
 
 @pytest.mark.parametrize("event_id", [4625, 4740])

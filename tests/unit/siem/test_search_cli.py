@@ -49,7 +49,19 @@ def files(tmp_path):
 
 
 @pytest.fixture
-def url(tmp_path, monkeypatch):
+def url(store_url, monkeypatch):
+    """The store of the backend under test, also the default of every command."""
+    monkeypatch.setenv("SOCDRILL_SIEM_URL", store_url)
+    return store_url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path, monkeypatch):
+    """An embedded store as the default of every command.
+
+    ``siem detect`` loads its rules as SQLite fragments whatever the store, so its
+    tests run on the embedded store only.
+    """
     url = f"sqlite:///{tmp_path / 'siem.db'}"
     monkeypatch.setenv("SOCDRILL_SIEM_URL", url)
     return url
@@ -331,7 +343,7 @@ tags:
 """
 
 
-def test_detect_runs_rules_once_over_new_events(files, url, tmp_path):
+def test_detect_runs_rules_once_over_new_events(files, sqlite_url, tmp_path):
     rule = tmp_path / "whoami.yml"
     rule.write_text(WHOAMI_RULE)
     run("ingest", str(files[0]))
@@ -342,14 +354,14 @@ def test_detect_runs_rules_once_over_new_events(files, url, tmp_path):
     assert "examined 0 events" in again.output
 
 
-def test_detect_with_the_bundled_pack(files, url):
+def test_detect_with_the_bundled_pack(files, sqlite_url):
     run("ingest", str(files[0]))
     result = CliRunner().invoke(siem, ["detect"])
     assert result.exit_code == 0, result.output
     assert "examined 6 events" in result.stdout
 
 
-def test_detect_without_usable_rules_is_an_error(files, url, tmp_path):
+def test_detect_without_usable_rules_is_an_error(files, sqlite_url, tmp_path):
     broken = tmp_path / "broken.yml"
     broken.write_text("title: [unclosed\n")
     result = run("detect", "--rules", str(broken))

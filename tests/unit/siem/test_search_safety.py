@@ -17,6 +17,7 @@ from siem.search import SearchError, histogram, search, top_values
 from siem.search.translate import MAX_DEPTH, MAX_QUERY_LENGTH, MAX_TERMS
 from siem.store import EventStore
 from simulator.events import Event, Label, parse_iso
+from tests.unit.siem.conftest import BACKENDS, fresh_store_url
 
 T0 = parse_iso("2026-03-01T08:00:00Z")
 TENANT = "blue"
@@ -48,28 +49,43 @@ def _events(count: int) -> list[Event]:
     return out
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    path = tmp_path_factory.mktemp("siem") / "siem.db"
-    store = EventStore.open(f"sqlite:///{path}")
-    store.insert(_events(300), tenant=TENANT)
-    red = _events(1)[0]
-    red.uid = "red-0"
-    store.insert([red], tenant="red")
-    store.insert_labels([Label("ev-3", "demo", "execution", "T1059")])
-    yield store
+@pytest.fixture(scope="module", params=BACKENDS)
+def store(request, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("siem")
+    with fresh_store_url(request, request.param, folder) as url:
+        store = EventStore.open(url)
+        store.insert(_events(300), tenant=TENANT)
+        red = _events(1)[0]
+        red.uid = "red-0"
+        store.insert([red], tenant="red")
+        store.insert_labels([Label("ev-3", "demo", "execution", "T1059")])
+        yield store
+        store.close()
     store.close()
 
 
+#: The schema and row counts, per backend: what no search may change.
+SNAPSHOT = {
+    "sqlite": (
+        "SELECT type, name, sql FROM sqlite_master ORDER BY name",
+        "SELECT count(*) FROM events_fts",
+    ),
+    "postgresql": (
+        "SELECT table_name, column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = current_schema() ORDER BY table_name, column_name",
+        "SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema()",
+    ),
+}
+
+
 def snapshot(store: EventStore) -> tuple:
+    schema_sql, index_sql = SNAPSHOT[store.dialect]
     with store.connect() as conn:
-        schema = conn.exec_driver_sql(
-            "SELECT type, name, sql FROM sqlite_master ORDER BY name"
-        ).all()
+        schema = conn.exec_driver_sql(schema_sql).all()
         events = conn.exec_driver_sql("SELECT count(*), max(id) FROM events").one()
         labels = conn.exec_driver_sql("SELECT count(*) FROM labels").scalar()
-        fts = conn.exec_driver_sql("SELECT count(*) FROM events_fts").scalar()
-    return tuple(schema), tuple(events), labels, fts
+        index = conn.exec_driver_sql(index_sql).scalar()
+    return tuple(schema), tuple(events), labels, index
 
 
 def run_everything(store: EventStore, query: str) -> None:

@@ -8,8 +8,13 @@ import orjson
 import pytest
 
 from siem.detector import retro_hunt
-from siem.sigma import RuleError, load_rule, load_rules, required_literals
-from siem.store import EventStore
+from siem.sigma import (
+    RuleError,
+    for_dialect,
+    load_rule,
+    load_rules,
+    required_literals,
+)
 from simulator.events import Event, parse_iso
 
 T0 = parse_iso("2026-03-01T08:00:00Z")
@@ -35,38 +40,43 @@ def rule_yaml(
     )
 
 
-def matches(
-    detection: str,
-    *field_sets: dict,
-    raws: list[str] | None = None,
-    logsource: str | None = None,
-) -> list[int]:
-    """1-based positions of the events (built from field_sets) the rule matches."""
-    rule = load_rule(
-        rule_yaml(detection, logsource) if logsource else rule_yaml(detection)
-    )
-    store = EventStore.open("sqlite://")
-    events = [
-        Event(
-            uid=f"e{i}",
-            ts=T0 + i,
-            sensor="sysmon",
-            host="WS-01",
-            product="windows",
-            category="process_creation",
-            service="sysmon",
-            fields=fields,
-            raw=(raws[i] if raws else orjson.dumps(fields).decode()),
+@pytest.fixture
+def matches(new_store):
+    """Positions (1-based) of the events, built from field sets, a rule matches, on
+    a fresh store of the backend under test."""
+
+    def run(
+        detection: str,
+        *field_sets: dict,
+        raws: list[str] | None = None,
+        logsource: str | None = None,
+    ) -> list[int]:
+        store = new_store()
+        rule = load_rule(
+            rule_yaml(detection, logsource) if logsource else rule_yaml(detection),
+            dialect=store.dialect,
         )
-        for i, fields in enumerate(field_sets)
-    ]
-    store.insert(events)
-    found = retro_hunt(store, [rule]).matches[rule.id]
-    store.close()
-    return found
+        events = [
+            Event(
+                uid=f"e{i}",
+                ts=T0 + i,
+                sensor="sysmon",
+                host="WS-01",
+                product="windows",
+                category="process_creation",
+                service="sysmon",
+                fields=fields,
+                raw=(raws[i] if raws else orjson.dumps(fields).decode()),
+            )
+            for i, fields in enumerate(field_sets)
+        ]
+        store.insert(events)
+        return retro_hunt(store, [rule]).matches[rule.id]
+
+    return run
 
 
-def test_contains_startswith_endswith_are_case_insensitive():
+def test_contains_startswith_endswith_are_case_insensitive(matches):
     detection = """\
         selection:
             CommandLine|contains: 'sekurlsa::'
@@ -83,7 +93,7 @@ def test_contains_startswith_endswith_are_case_insensitive():
     assert matches(detection, hit, miss) == [1]
 
 
-def test_plain_equality_on_a_json_only_field_ignores_case():
+def test_plain_equality_on_a_json_only_field_ignores_case(matches):
     detection = """\
         selection:
             FileVersion: 'ABC 1.0'
@@ -92,7 +102,7 @@ def test_plain_equality_on_a_json_only_field_ignores_case():
     assert matches(detection, {"FileVersion": "abc 1.0"}, {"FileVersion": "x"}) == [1]
 
 
-def test_contains_all_needs_every_value():
+def test_contains_all_needs_every_value(matches):
     detection = """\
         selection:
             CommandLine|contains|all: ['-enc', 'bypass']
@@ -103,7 +113,7 @@ def test_contains_all_needs_every_value():
     ) == [1]
 
 
-def test_windash_accepts_every_dash():
+def test_windash_accepts_every_dash(matches):
     detection = """\
         selection:
             CommandLine|contains|windash: ' -s '
@@ -113,7 +123,7 @@ def test_windash_accepts_every_dash():
     assert matches(detection, *fields) == [1, 2, 3]
 
 
-def test_regex_is_case_sensitive_unless_flagged():
+def test_regex_is_case_sensitive_unless_flagged(matches):
     sensitive = """\
         selection:
             CommandLine|re: 'Invoke-[A-Z]'
@@ -129,7 +139,7 @@ def test_regex_is_case_sensitive_unless_flagged():
     assert matches(insensitive, *fields) == [1, 2]
 
 
-def test_cased_matches_case_exactly():
+def test_cased_matches_case_exactly(matches):
     detection = """\
         selection:
             CommandLine|cased|contains: 'ABC'
@@ -138,7 +148,7 @@ def test_cased_matches_case_exactly():
     assert matches(detection, {"CommandLine": "xABCx"}, {"CommandLine": "abc"}) == [1]
 
 
-def test_cidr_and_not_filter_on_an_absent_field():
+def test_cidr_and_not_filter_on_an_absent_field(matches):
     detection = """\
         selection:
             DestinationIp|cidr: '10.0.0.0/8'
@@ -154,7 +164,7 @@ def test_cidr_and_not_filter_on_an_absent_field():
     assert matches(detection, *fields) == [1]
 
 
-def test_numeric_comparisons_accept_numbers_and_numeric_text():
+def test_numeric_comparisons_accept_numbers_and_numeric_text(matches):
     detection = """\
         selection:
             SourcePort|gte: 1024
@@ -170,7 +180,7 @@ def test_numeric_comparisons_accept_numbers_and_numeric_text():
     assert matches(detection, *fields) == [1, 2]
 
 
-def test_number_equality_on_a_json_only_field_accepts_text():
+def test_number_equality_on_a_json_only_field_accepts_text(matches):
     detection = """\
         selection:
             KeyLength: 0
@@ -181,7 +191,7 @@ def test_number_equality_on_a_json_only_field_accepts_text():
     ) == [1, 2]
 
 
-def test_exists_and_null():
+def test_exists_and_null(matches):
     exists = """\
         selection:
             Hashes|exists: true
@@ -197,7 +207,7 @@ def test_exists_and_null():
     assert matches(null, *fields) == [2]
 
 
-def test_keywords_search_the_raw_line():
+def test_keywords_search_the_raw_line(matches):
     detection = """\
         keywords:
             - 'Failed password'
@@ -207,7 +217,7 @@ def test_keywords_search_the_raw_line():
     assert matches(detection, {}, {}, raws=raws) == [1]
 
 
-def test_nested_fields_are_read_through_their_path():
+def test_nested_fields_are_read_through_their_path(matches):
     detection = """\
         selection:
             userIdentity.type: 'Root'
@@ -217,7 +227,7 @@ def test_nested_fields_are_read_through_their_path():
     assert matches(detection, *fields) == [1]
 
 
-def test_fieldref_compares_two_fields():
+def test_fieldref_compares_two_fields(matches):
     detection = """\
         selection:
             ParentUser|fieldref: User
@@ -227,7 +237,7 @@ def test_fieldref_compares_two_fields():
     assert matches(detection, *fields) == [1]
 
 
-def test_logsource_limits_what_a_rule_sees():
+def test_logsource_limits_what_a_rule_sees(matches):
     detection = """\
         selection:
             CommandLine|contains: 'whoami'
@@ -312,3 +322,31 @@ def test_an_or_with_an_unconstrained_branch_requires_nothing():
     )
     assert rule.requirements == ()
     assert required_literals([]) == ()
+
+
+def test_postgresql_fragments_use_ilike_lower_and_regex_operators():
+    detection = """\
+        selection:
+            Image|endswith: '\\cmd.exe'
+            User: 'CORP\\alice'
+            CommandLine|re: 'a.c'
+            DestinationPort|gt: 1024
+        condition: selection and not filter
+        filter:
+            ParentImage|cased: 'X'
+    """
+    fragment = load_rule(rule_yaml(detection), dialect="postgresql").fragment
+    assert "\"Image\" ILIKE '%\\\\cmd.exe' ESCAPE '\\'" in fragment
+    assert "lower(\"User\")=lower('CORP\\alice')" in fragment
+    assert "\"CommandLine\" ~ 'a.c'" in fragment
+    assert '"DestinationPort" > 1024' in fragment
+    assert "NOT COALESCE((\"ParentImage\" LIKE 'X' ESCAPE '\\'), false)" in fragment
+
+
+def test_a_rule_converts_for_the_dialect_of_another_store():
+    rule = load_rule(rule_yaml("sel:\n    Image|endswith: '\\x.exe'\ncondition: sel\n"))
+    converted = for_dialect(rule, "postgresql")
+    assert (converted.id, converted.dialect) == (rule.id, "postgresql")
+    assert "ILIKE" in converted.fragment
+    assert for_dialect(converted, "sqlite").fragment == rule.fragment
+    assert for_dialect(rule, "sqlite") is rule

@@ -40,9 +40,9 @@ def process(uid: str, minute: int, cmd: str, user: str, host: str = "WS-01") -> 
 
 
 @pytest.fixture
-def store():
-    opened = EventStore.open("sqlite://")
-    opened.insert(
+def labelled(store: EventStore) -> EventStore:
+    """The store of the backend under test with an attack and two IT lookalikes."""
+    store.insert(
         [
             process(
                 "attack",
@@ -66,16 +66,15 @@ def store():
             process("calm", 2, "notepad.exe", "CORP\\bob"),
         ]
     )
-    opened.insert_labels([Label("attack", "sc", "stage-2", "T1059.001")])
-    yield opened
-    opened.close()
+    store.insert_labels([Label("attack", "sc", "stage-2", "T1059.001")])
+    return store
 
 
-def test_an_exception_removes_the_false_positives_and_keeps_the_attack(store):
-    rule = load_rule(RULE)
+def test_an_exception_removes_the_false_positives_and_keeps_the_attack(labelled):
+    rule = load_rule(RULE, dialect=labelled.dialect)
     tuned = add_exception(rule, {"User|endswith": "\\svc_inventory"})
-    assert tuned.id == rule.id
-    result = replay(store, rule, tuned)
+    assert (tuned.id, tuned.dialect) == (rule.id, labelled.dialect)
+    result = replay(labelled, rule, tuned)
     assert (result.before.events, result.before.alerts) == (3, 2)
     assert (result.after.events, result.after.alerts) == (1, 1)
     assert (result.before.true_positives, result.before.false_positives) == (1, 2)
@@ -84,12 +83,21 @@ def test_an_exception_removes_the_false_positives_and_keeps_the_attack(store):
     assert result.removed_true_positives == 0
 
 
-def test_an_exception_that_hides_the_attack_shows_it(store):
-    rule = load_rule(RULE)
+def test_an_exception_that_hides_the_attack_shows_it(labelled):
+    rule = load_rule(RULE, dialect=labelled.dialect)
     tuned = add_exception(rule, {"CommandLine|contains": "downloadstring"})
-    result = replay(store, rule, tuned)
+    result = replay(labelled, rule, tuned)
     assert result.after.events == 0
     assert result.removed_true_positives == 1
+
+
+def test_rules_loaded_for_another_dialect_are_converted_for_the_store(labelled):
+    other = "postgresql" if labelled.dialect == "sqlite" else "sqlite"
+    rule = load_rule(RULE, dialect=other)
+    tuned = add_exception(rule, {"User|endswith": "\\svc_inventory"})
+    assert tuned.dialect == other
+    result = replay(labelled, rule, tuned)
+    assert (result.before.events, result.after.events) == (3, 1)
 
 
 def test_exceptions_stack_under_distinct_names():
