@@ -8,12 +8,14 @@ Each :meth:`Detector.tick`:
    later has a larger id and waits for the next tick;
 2. lists the logsource triples present among the new events and skips every rule
    whose logsource has no new events;
-3. optionally skips, with a word pre-filter (:class:`siem.corpus.BatchIndex`),
-   every rule whose required words occur in none of the new events of its
-   logsource;
-4. runs one parameterised query per rule over ``id > wm AND id <= hi`` (through the
-   logsource index when the rule sees one logsource, ``NOT INDEXED`` otherwise);
-5. in one write transaction, checks the watermark is still ``wm``, folds the hits
+3. with the pre-filter (:class:`siem.prefilter.BatchValues`, SQLite stores), reads
+   the distinct values of the fields the rules need, once, skips every rule whose
+   needs no new event meets and runs the others on the events that meet them only,
+   each field read once per event (:mod:`siem.rulequery`); without it (PostgreSQL,
+   or ``prefilter=False``), runs one parameterised query per rule over
+   ``id > wm AND id <= hi`` (through the logsource index when the rule sees one
+   logsource);
+4. in one write transaction, checks the watermark is still ``wm``, folds the hits
    into alerts and moves the watermark to ``hi``.
 
 So no event is evaluated twice and none is skipped, whatever the writers do.
@@ -25,13 +27,15 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 import sqlalchemy as sa
 
 from siem import alerts
-from siem.corpus import BatchIndex, compile_requirements
 from siem.correlation import correlate
+from siem.prefilter import BatchValues
+from siem.rulequery import rule_query
 from siem.sigma import LoadedRule
 from siem.store import EventStore, ts_text
 
@@ -42,8 +46,6 @@ _WATERMARK_DDL = (
     "name TEXT PRIMARY KEY, watermark INTEGER NOT NULL)"
 )
 _HIT_COLUMNS = "id, ts, host, tenant, exercise"
-#: Rule count from which the pre-filter is used when not chosen explicitly.
-PREFILTER_MIN_RULES = 200
 
 
 class DetectorError(Exception):
@@ -74,6 +76,18 @@ class HuntReport:
     alert_ids: list[int] = field(default_factory=list)
 
 
+@dataclass(slots=True, frozen=True)
+class _Plan:
+    """What the detector does with the new events of one logsource triple."""
+
+    #: indexes of the rules that see the triple
+    rules: tuple[int, ...]
+    #: JSON keys those rules' needs read
+    fields: frozenset[str]
+    #: some of those rules need keywords in ``raw``
+    keywords: bool
+
+
 class Detector:
     """Evaluates a rule set on new events; one instance per watermark ``name``."""
 
@@ -84,20 +98,30 @@ class Detector:
         *,
         name: str = "default",
         bucket_seconds: int = alerts.BUCKET_SECONDS,
-        prefilter: bool | None = None,
+        prefilter: bool = True,
     ) -> None:
+        """``prefilter=False`` runs plain per-rule queries even on SQLite (the
+        reference the pre-filter is compared with)."""
         self.store = store
         self.name = name
         self.bucket_seconds = bucket_seconds
         all_rules = list(rules)
+        dialect = getattr(store, "dialect", "sqlite")
+        foreign = [r for r in all_rules if getattr(r, "dialect", dialect) != dialect]
+        if foreign:
+            raise DetectorError(
+                f"{len(foreign)} rule(s) were loaded for a {foreign[0].dialect} store "
+                f"(e.g. {foreign[0].title!r}) but this store is {dialect}: load them "
+                f"with dialect={dialect!r}"
+            )
         self.rules = [r for r in all_rules if r.correlation is None]
-        # The pre-filter has a fixed cost per batch that pays off with large rule
-        # sets; a small pack is faster with plain per-rule queries.
-        self.prefilter = (
-            len(self.rules) >= PREFILTER_MIN_RULES if prefilter is None else prefilter
-        )
-        self._clauses = {r.id: compile_requirements(r) for r in self.rules}
+        # The pre-filter reads the batch with SQLite's JSON functions; other stores
+        # run plain per-rule queries.
+        sqlite = dialect == "sqlite"
+        self.prefilter = sqlite and prefilter
         self.correlations = [r for r in all_rules if r.correlation is not None]
+        # per logsource triple: indexes of the rules that see it, the fields they read
+        self._plans: dict[Triple, _Plan] = {}
         with store.begin() as conn:
             conn.exec_driver_sql(_WATERMARK_DDL)
             conn.exec_driver_sql(
@@ -165,40 +189,63 @@ class Detector:
         hits_by_rule: dict[str, list[alerts.Hit]],
         report: TickReport,
     ) -> None:
+        seen: dict[int, list[Triple]] = defaultdict(list)
+        for triple in triples:
+            for index in self._plan(triple).rules:
+                seen[index].append(triple)
+        report.rules_skipped = len(self.rules) - len(seen)
         if not self.prefilter:
-            for rule in self.rules:
-                seen = [t for t in triples if rule.applies_to(*t)]
-                if not seen:
-                    report.rules_skipped += 1
-                    continue
+            for index, rule_triples in sorted(seen.items()):
+                rule = self.rules[index]
                 report.rules_run += 1
                 self._keep(
                     rule,
-                    match_rule(conn, rule, seen, lo=wm, hi=hi),
+                    match_rule(conn, rule, rule_triples, lo=wm, hi=hi),
                     hits_by_rule,
                     report,
                 )
             return
-        index = BatchIndex(conn, wm, hi)
-        runnable: list[tuple[LoadedRule, list[Triple], list[int] | None]] = []
-        for rule in self.rules:
-            seen = [t for t in triples if rule.applies_to(*t)]
-            ids = (
-                index.candidates(
-                    self._clauses[rule.id], seen, keywords=rule.uses_keywords
-                )
-                if seen
-                else []
+        plans = {t: self._plan(t) for t in triples}
+        values = BatchValues(
+            conn,
+            wm,
+            hi,
+            {t: plan.fields for t, plan in plans.items()},
+            raw_triples=[t for t, plan in plans.items() if plan.keywords],
+        )
+        cursor = conn.connection.cursor()
+        try:
+            for index, rule_triples in sorted(seen.items()):
+                rule = self.rules[index]
+                ids = values.candidates(rule.needs, rule_triples)
+                if ids is not None and not ids:
+                    report.rules_skipped += 1
+                    continue
+                report.rules_run += 1
+                hits = _match_batch(cursor, rule, rule_triples, ids, lo=wm, hi=hi)
+                self._keep(rule, hits, hits_by_rule, report)
+        finally:
+            cursor.close()
+
+    def _plan(self, triple: Triple) -> _Plan:
+        """Rules that see events of ``triple`` and what their needs read."""
+        plan = self._plans.get(triple)
+        if plan is None:
+            indexes = tuple(
+                i for i, rule in enumerate(self.rules) if rule.applies_to(*triple)
             )
-            if ids is None or ids:
-                runnable.append((rule, seen, ids))
-        report.rules_run = len(runnable)
-        report.rules_skipped = len(self.rules) - len(runnable)
-        if runnable:
-            # the surviving rules read a copy of the batch with fields extracted once
-            index.materialise([rule for rule, _, _ in runnable])
-        for rule, seen, ids in runnable:
-            self._keep(rule, index.match(rule, seen, ids), hits_by_rule, report)
+            needs = [
+                need
+                for i in indexes
+                for clause in self.rules[i].needs
+                for need in clause
+            ]
+            plan = self._plans[triple] = _Plan(
+                rules=indexes,
+                fields=frozenset(field for field, _ in needs if field is not None),
+                keywords=any(field is None for field, _ in needs),
+            )
+        return plan
 
     @staticmethod
     def _keep(
@@ -285,6 +332,42 @@ def match_rule(
         f"WHERE {' AND '.join(where)} AND {rule.fragment}"
     )
     rows = conn.exec_driver_sql(sql, tuple(params))
+    return [
+        alerts.Hit(int(i), ts, host, tenant, ex) for i, ts, host, tenant, ex in rows
+    ]
+
+
+def _match_batch(
+    cursor: Any,
+    rule: LoadedRule,
+    triples: Sequence[Triple],
+    ids: set[int] | None,
+    *,
+    lo: int,
+    hi: int,
+) -> list[alerts.Hit]:
+    """Events of ``triples`` in ``lo < id <= hi`` (or only ``ids``) matching a
+    detection rule, each field read once per event (:mod:`siem.rulequery`).
+
+    SQLite only: a DB-API cursor, without SQLAlchemy's per-statement overhead.
+    """
+    query = rule_query(rule.fragment)
+    if ids is None:
+        sql = query.by_range(len(triples))
+        params: tuple[object, ...] = (lo, hi, *[p for t in triples for p in t])
+    else:
+        sql = query.by_ids()
+        params = (orjson.dumps(sorted(ids)).decode(),)
+    rows = cursor.execute(sql, params).fetchall()
+    if query.grouped:
+        matched = [int(i) for (group,) in rows for i in group.split(",")]
+        if not matched:
+            return []
+        rows = cursor.execute(
+            f"SELECT {_HIT_COLUMNS} FROM events NOT INDEXED "  # noqa: S608
+            "WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+            (orjson.dumps(matched).decode(),),
+        ).fetchall()
     return [
         alerts.Hit(int(i), ts, host, tenant, ex) for i, ts, host, tenant, ex in rows
     ]

@@ -1,17 +1,24 @@
-"""Whole-corpus loading and the detector's word pre-filter."""
+"""Whole-corpus loading, its cache, and the pre-filter on every SigmaHQ rule."""
 
 from __future__ import annotations
+
+import itertools
+import sqlite3
 
 import pytest
 from click.testing import CliRunner
 
-from siem.corpus import literal_needs, load_corpus
+from siem.corpus import conversion_salt, load_corpus
 from siem.detector import Detector
 from siem.importers import read_events
-from siem.sigma import load_rules
 from siem.store import EventStore
+from simulator.environment import Organisation
+from simulator.events import Event, parse_iso
+from simulator.noise import noise_stream
 from socdrill.commands.rules import rules
 from tests.conftest import REALWORLD
+
+T0 = parse_iso("2026-03-02T08:00:00Z")
 
 GOOD = """\
 title: Good
@@ -64,41 +71,73 @@ def test_load_refuses_a_missing_folder(tmp_path):
         load_corpus(tmp_path / "absent")
 
 
-@pytest.mark.parametrize(
-    "literal, words, grams",
-    [
-        ("\\whoami.exe", {"whoami"}, set()),
-        ("sekurlsa::", set(), {"seku", "ekur", "kurl", "urls", "rlsa"}),
-        (" -s ", {"s"}, set()),
-        ("rpc::", set(), set()),
-    ],
-)
-def test_literal_needs_only_claim_what_must_be_there(literal, words, grams):
-    found_words, found_grams, _ = literal_needs(literal)
-    assert found_words == words
-    assert found_grams == grams
+def test_a_second_load_comes_from_the_cache_and_is_the_same(tmp_path):
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    for name, text in [("a", GOOD), ("b", UNKNOWN), ("c", BAD_MODIFIER)]:
+        (folder / f"{name}.yml").write_text(text)
+    first = load_corpus(folder, cache_dir=tmp_path / "cache")
+    second = load_corpus(folder, cache_dir=tmp_path / "cache")
+    assert (first.cached, second.cached) == (0, 3)
+    assert second.rules == first.rules == load_corpus(folder).rules
+    assert second.failures == first.failures
+    assert second.rules[0].path == str(folder / "a.yml")
 
 
-def test_control_characters_do_not_bound_words():
-    words, grams, _ = literal_needs("a\nfoo\tb")
-    assert "foo" not in words
+def test_an_edited_rule_is_converted_again(tmp_path):
+    (tmp_path / "a.yml").write_text(GOOD)
+    (tmp_path / "b.yml").write_text(UNKNOWN)
+    load_corpus(tmp_path, cache_dir=tmp_path / "cache")
+    (tmp_path / "a.yml").write_text(GOOD.replace("whoami", "net1"))
+    again = load_corpus(tmp_path, cache_dir=tmp_path / "cache")
+    assert again.cached == 1
+    assert "net1" in again.rules[0].fragment
 
 
-def test_non_ascii_literals_need_their_characters():
-    assert literal_needs("\U0001f986")[2] == {"\U0001f986"}
+def test_an_unreadable_cache_entry_is_converted_again(tmp_path):
+    (tmp_path / "a.yml").write_text(GOOD)
+    load_corpus(tmp_path, cache_dir=tmp_path / "cache")
+    with sqlite3.connect(tmp_path / "cache" / "rules.sqlite") as db:
+        db.execute('UPDATE converted SET outcome = \'{"rules": [{"id": 1}]}\'')
+    again = load_corpus(tmp_path, cache_dir=tmp_path / "cache")
+    assert again.cached == 0
+    assert [r.title for r in again.rules] == ["Good"]
+
+
+def test_a_cache_from_other_conversion_code_is_not_used(tmp_path):
+    assert conversion_salt(check_sql=True) != conversion_salt(check_sql=False)
+    (tmp_path / "a.yml").write_text(GOOD)
+    load_corpus(tmp_path, cache_dir=tmp_path / "cache", check_sql=False)
+    assert load_corpus(tmp_path, cache_dir=tmp_path / "cache").cached == 0
+
+
+def test_a_corpus_with_correlations_is_always_converted_whole(tmp_path):
+    (tmp_path / "a.yml").write_text(GOOD)
+    (tmp_path / "b.yml").write_text(ORPHAN)
+    load_corpus(tmp_path, cache_dir=tmp_path / "cache")
+    again = load_corpus(tmp_path, cache_dir=tmp_path / "cache")
+    assert again.cached == 0
+    assert dict(again.by_reason) == {"correlation without base rules": 1}
 
 
 @pytest.fixture(scope="module")
-def corpus_sample():
-    """SigmaHQ rules of the regression pairs plus a slice of process_creation."""
+def sigmahq(tmp_path_factory):
+    """Every SigmaHQ rule, through the cache (as a second detector would load it)."""
+    cache = tmp_path_factory.mktemp("rule-cache")
+    load_corpus(REALWORLD / "sigmahq-rules", cache_dir=cache)
+    report = load_corpus(REALWORLD / "sigmahq-rules", cache_dir=cache)
+    assert report.cached == report.files > 3000
+    assert not report.failures
+    return report.rules
+
+
+def realistic_events() -> list[Event]:
+    """An office's background noise with the regression pairs' attacks inside."""
+    org = Organisation.build(11, "small")
+    noise = list(itertools.islice(noise_stream(org, start=T0, hours=8, seed=11), 4000))
     pairs = sorted((REALWORLD / "sigma-regression").iterdir())
-    creation = sorted(
-        (REALWORLD / "sigmahq-rules" / "windows" / "process_creation").glob("*.yml")
-    )[:250]
-    loaded = load_rules([p / "rule.yml" for p in pairs] + creation)
-    assert not loaded.failures
-    events = [e for p in pairs for e in read_events(p / "events.json")]
-    return loaded.rules, events
+    attacks = [e for p in pairs for e in read_events(p / "events.json")]
+    return noise[:2000] + attacks + noise[2000:]
 
 
 def alert_links(store: EventStore) -> set[tuple[str, int]]:
@@ -110,16 +149,24 @@ def alert_links(store: EventStore) -> set[tuple[str, int]]:
         return {(rule_id, event_id) for rule_id, event_id in rows}
 
 
-def test_the_prefilter_finds_exactly_what_plain_queries_find(corpus_sample):
-    rules_, events = corpus_sample
-    fast = EventStore.open("sqlite://")
-    slow = EventStore.open("sqlite://")
-    for store in (fast, slow):
-        store.insert(events, on_duplicate="ignore")
-    fast_report = Detector(fast, rules_, prefilter=True).tick()
-    slow_report = Detector(slow, rules_, prefilter=False).tick()
-    assert fast_report.matches == slow_report.matches > 45
-    assert fast_report.rules_run < slow_report.rules_run
-    assert alert_links(fast) == alert_links(slow)
-    fast.close()
-    slow.close()
+def test_the_prefilter_finds_exactly_what_plain_queries_find(sigmahq):
+    """Every SigmaHQ rule, over noise and real attacks, in three ticks."""
+    events = realistic_events()
+    reports = []
+    links = []
+    for prefilter in (True, False):
+        store = EventStore.open("sqlite://")
+        detector = Detector(store, sigmahq, prefilter=prefilter)
+        ticks = []
+        for chunk in (events[:1500], events[1500:3000], events[3000:]):
+            store.insert(chunk, on_duplicate="ignore")
+            ticks.append(detector.tick())
+        reports.append(ticks)
+        links.append(alert_links(store))
+        store.close()
+    fast, plain = reports
+    assert [t.matches for t in fast] == [t.matches for t in plain]
+    assert sum(t.matches for t in fast) > 100
+    assert sum(t.rules_run for t in fast) < sum(t.rules_run for t in plain) / 5
+    assert links[0] == links[1]
+    assert len({rule_id for rule_id, _ in links[0]}) > 40

@@ -8,8 +8,8 @@ import orjson
 import pytest
 
 from siem import alerts
-from siem.detector import PREFILTER_MIN_RULES, Detector, retro_hunt
-from siem.sigma import load_rule, load_rules
+from siem.detector import Detector, DetectorError, retro_hunt
+from siem.sigma import LoadedRule, load_rule, load_rules
 from siem.store import EventStore
 from simulator.events import Event, parse_iso
 
@@ -84,8 +84,14 @@ def logon(uid: str, seconds: float, ip: str, event_id: int = 4625) -> Event:
     )
 
 
+def rule_for(store: EventStore, text: str) -> LoadedRule:
+    """``text`` loaded for the SQL dialect of ``store``."""
+    return load_rule(text, dialect=store.dialect)
+
+
 @pytest.fixture
-def store(tmp_path):
+def sqlite_store(tmp_path):
+    """An embedded store: the pre-filter is SQLite's."""
     opened = EventStore.open(f"sqlite:///{tmp_path / 'siem.db'}")
     yield opened
     opened.close()
@@ -103,7 +109,7 @@ def linked_events(store: EventStore) -> list[int]:
 
 @pytest.mark.parametrize("prefilter", [True, False])
 def test_each_new_event_is_evaluated_once(store, prefilter):
-    detector = Detector(store, [load_rule(WHOAMI)], prefilter=prefilter)
+    detector = Detector(store, [rule_for(store, WHOAMI)], prefilter=prefilter)
     store.insert(
         [
             process("a", 0, r"C:\Windows\System32\whoami.exe"),
@@ -121,38 +127,67 @@ def test_each_new_event_is_evaluated_once(store, prefilter):
 
 
 def test_rules_whose_logsource_has_no_new_events_are_skipped(store):
-    detector = Detector(store, [load_rule(WHOAMI), load_rule(FAILED_LOGON)])
+    detector = Detector(store, [rule_for(store, WHOAMI), rule_for(store, FAILED_LOGON)])
     store.insert([logon("a", 0, "192.0.2.1")])
     report = detector.tick()
     assert (report.rules_run, report.rules_skipped, report.matches) == (1, 1, 1)
 
 
-def test_the_prefilter_skips_rules_whose_words_are_absent(store):
-    detector = Detector(store, [load_rule(WHOAMI)], prefilter=True)
+def test_the_prefilter_skips_rules_whose_words_are_absent(sqlite_store):
+    store = sqlite_store
+    detector = Detector(store, [rule_for(store, WHOAMI)], prefilter=True)
     store.insert([process("a", 0, r"C:\Windows\explorer.exe")])
     report = detector.tick()
     assert (report.rules_run, report.rules_skipped) == (0, 1)
 
 
-def test_small_rule_sets_use_plain_queries_large_ones_the_prefilter(store):
-    small = Detector(store, [load_rule(WHOAMI)])
-    assert not small.prefilter
-    many = [
-        load_rule(WHOAMI.replace("0000000000a1", f"{n:012d}"))
-        for n in range(1, PREFILTER_MIN_RULES + 1)
-    ]
-    assert Detector(store, many, name="big").prefilter
+def test_the_prefilter_runs_a_rule_on_the_events_holding_its_words(sqlite_store):
+    store = sqlite_store
+    detector = Detector(store, [rule_for(store, WHOAMI)], prefilter=True)
+    store.insert(
+        [
+            process("a", 0, r"C:\Windows\explorer.exe"),
+            # the word is there, in the wrong field: a candidate the rule rejects
+            Event(
+                "b",
+                T0,
+                "sysmon",
+                "WS-01",
+                "windows",
+                "process_creation",
+                "sysmon",
+                {"Image": r"C:\w\cmd.exe", "CommandLine": "whoami.exe"},
+                "",
+            ),
+            process("c", 2, r"C:\w\WhoAmI.exe"),
+        ]
+    )
+    report = detector.tick()
+    assert (report.rules_run, report.matches) == (1, 1)
+    assert linked_events(store) == [3]
+
+
+def test_the_prefilter_is_sqlites_and_other_stores_run_plain_queries(store):
+    detector = Detector(store, [rule_for(store, WHOAMI)])
+    assert detector.prefilter == (store.dialect == "sqlite")
+    assert not Detector(store, [rule_for(store, WHOAMI)], prefilter=False).prefilter
+
+
+def test_rules_loaded_for_another_store_dialect_are_refused(sqlite_store):
+    rule = load_rule(WHOAMI, dialect="postgresql")
+    with pytest.raises(DetectorError, match="dialect='sqlite'"):
+        Detector(sqlite_store, [rule])
 
 
 def test_max_events_bounds_a_tick(store):
-    detector = Detector(store, [load_rule(WHOAMI)])
+    detector = Detector(store, [rule_for(store, WHOAMI)])
     store.insert([process(f"e{i}", i, r"C:\w\whoami.exe") for i in range(5)])
     assert detector.tick(max_events=2).matches == 2
     assert detector.tick().matches == 3
 
 
 def test_hits_fold_into_one_alert_per_host_and_bucket(store):
-    detector = Detector(store, [load_rule(WHOAMI)], bucket_seconds=300)
+    detector = Detector(store, [rule_for(store, WHOAMI)], bucket_seconds=300)
     store.insert(
         [
             process("a", 0, r"C:\w\whoami.exe"),
@@ -186,7 +221,7 @@ def test_hits_fold_into_one_alert_per_host_and_bucket(store):
 
 
 def test_alerts_keep_tenants_apart(store):
-    detector = Detector(store, [load_rule(WHOAMI)])
+    detector = Detector(store, [rule_for(store, WHOAMI)])
     store.insert([process("a", 0, r"C:\w\whoami.exe")], tenant="red")
     store.insert([process("b", 1, r"C:\w\whoami.exe")], tenant="blue")
     detector.tick()
@@ -196,7 +231,7 @@ def test_alerts_keep_tenants_apart(store):
 
 
 def test_concurrent_inserts_are_never_skipped_nor_counted_twice(store):
-    detector = Detector(store, [load_rule(WHOAMI)])
+    detector = Detector(store, [rule_for(store, WHOAMI)])
     done = threading.Event()
     expected: list[str] = []
 
@@ -233,7 +268,7 @@ def test_retro_hunt_covers_history_and_time_ranges(store):
     store.insert(
         [process("a", 0, r"C:\w\whoami.exe"), process("b", 3600, r"C:\w\whoami.exe")]
     )
-    rule = load_rule(WHOAMI)
+    rule = rule_for(store, WHOAMI)
     assert retro_hunt(store, [rule]).matches[rule.id] == [1, 2]
     later = retro_hunt(store, [rule], start=T0 + 60)
     assert later.matches[rule.id] == [2]
@@ -241,14 +276,14 @@ def test_retro_hunt_covers_history_and_time_ranges(store):
     assert len(recorded.alert_ids) == 2
 
 
-def correlation_rules():
-    loaded = load_rules([FAILED_LOGON, SPRAY])
+def correlation_rules(store):
+    loaded = load_rules([FAILED_LOGON, SPRAY], dialect=store.dialect)
     assert not loaded.failures
     return loaded.rules
 
 
 def test_a_correlation_fires_when_its_threshold_is_reached_in_the_window(store):
-    detector = Detector(store, correlation_rules())
+    detector = Detector(store, correlation_rules(store))
     store.insert([logon("a", 0, "192.0.2.9"), logon("b", 60, "192.0.2.9")])
     first = detector.tick()
     assert first.alert_ids  # the base rule alerts on its own
@@ -267,7 +302,7 @@ def test_a_correlation_fires_when_its_threshold_is_reached_in_the_window(store):
 
 
 def test_a_correlation_ignores_events_spread_beyond_its_timespan(store):
-    detector = Detector(store, correlation_rules())
+    detector = Detector(store, correlation_rules(store))
     store.insert([logon(f"e{i}", i * 400, "192.0.2.9") for i in range(4)])
     detector.tick()
     with store.connect() as conn:
@@ -275,7 +310,7 @@ def test_a_correlation_ignores_events_spread_beyond_its_timespan(store):
 
 
 def test_a_second_detector_on_the_same_watermark_does_not_repeat_work(store):
-    rule = load_rule(WHOAMI)
+    rule = rule_for(store, WHOAMI)
     store.insert([process("a", 0, r"C:\w\whoami.exe")])
     assert Detector(store, [rule]).tick().matches == 1
     assert Detector(store, [rule]).tick().matches == 0
@@ -283,7 +318,7 @@ def test_a_second_detector_on_the_same_watermark_does_not_repeat_work(store):
 
 
 def test_advance_to_skips_history_and_never_moves_back(store):
-    detector = Detector(store, [load_rule(WHOAMI)])
+    detector = Detector(store, [rule_for(store, WHOAMI)])
     store.insert([process("a", 0, r"C:\w\whoami.exe")])
     detector.advance_to(store.max_id())
     detector.advance_to(0)
