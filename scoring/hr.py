@@ -35,7 +35,8 @@ FIELD_CLASSES: dict[str, str] = {
 ROLE_CLASSES: dict[str, frozenset[str]] = {
     "lead": frozenset({"meta", "team", "cohesion", "coverage", "individual"}),
     "manager": frozenset({"meta", "team", "cohesion", "coverage"}),
-    "analyst": frozenset({"meta", "team", "cohesion", "individual:self"}),
+    # Analysts see their own profile, never cohesion (team-level people analytics).
+    "analyst": frozenset({"meta", "team", "individual:self"}),
     "hr": frozenset({"meta", "team:aggregate", "cohesion:aggregate", "coverage"}),
     "admin": frozenset({"meta", "team"}),
     "observer": frozenset({"meta", "team"}),

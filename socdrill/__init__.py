@@ -57,11 +57,15 @@ def _init_extensions(app: Flask) -> None:
     guard.init_app(app)
     errors.init_app(app)
     templating.init_app(app)
+    from socdrill import realtime
+
+    realtime.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:
     from socdrill.admin import bp as admin_bp
     from socdrill.api import bp as api_bp
+    from socdrill.api import docs_bp as api_docs_bp
     from socdrill.auth import bp as auth_bp
     from socdrill.console import bp as console_bp
     from socdrill.control import bp as control_bp
@@ -69,3 +73,12 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (main_bp, auth_bp, admin_bp, control_bp, console_bp, api_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(api_docs_bp)
+    from socdrill.engine.routes import bp as engine_bp
+
+    app.register_blueprint(engine_bp)
+    from socdrill.review import api_bp as review_api_bp
+    from socdrill.review import bp as review_bp
+
+    app.register_blueprint(review_bp)
+    app.register_blueprint(review_api_bp)

@@ -100,6 +100,9 @@ def set_role(user: User, role: Role, *, actor: User | None) -> None:
         return
     before = user.role
     user.role = role
+    # Live sockets keep the rooms their old role allowed until they reconnect;
+    # ending the person's sessions closes them (and they sign in with the new role).
+    end_every_session(user)
     audit.record(
         "user.role",
         actor=actor,
@@ -184,6 +187,9 @@ def leave_team(membership: Membership, *, actor: User | None) -> None:
     if membership.left_at is not None:
         return
     membership.left_at = utcnow()
+    # Sockets stay in the team's and its tenants' rooms until they reconnect;
+    # ending the person's sessions closes them.
+    end_every_session(membership.user)
     audit.record(
         "team.leave",
         actor=actor,

@@ -6,6 +6,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
+from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
@@ -17,3 +18,5 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 # No default limits: each limited route names its own (login, token use).
 limiter = Limiter(key_func=get_remote_address)
+# Live updates; bound by socdrill.realtime.init_app (threading mode, always).
+socketio = SocketIO()

@@ -18,10 +18,13 @@ SQLITE_AUDIT_TRIGGERS = (
 )
 POSTGRESQL_AUDIT_TRIGGERS = (
     "CREATE OR REPLACE FUNCTION audit_entries_append_only() RETURNS trigger AS $$ "
-    "BEGIN RAISE EXCEPTION 'audit entries are append-only'; END $$ "
+    "BEGIN RAISE EXCEPTION 'audit entries are append-only' "
+    "USING ERRCODE = 'restrict_violation'; END $$ "
     "LANGUAGE plpgsql",
     "CREATE TRIGGER audit_entries_no_change BEFORE UPDATE OR DELETE ON audit_entries "
     "FOR EACH ROW EXECUTE FUNCTION audit_entries_append_only()",
+    "CREATE TRIGGER audit_entries_no_truncate BEFORE TRUNCATE ON audit_entries "
+    "FOR EACH STATEMENT EXECUTE FUNCTION audit_entries_append_only()",
 )
 
 revision = "0001_initial"

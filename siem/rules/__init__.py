@@ -44,14 +44,17 @@ def pack_files(root: Path | None = None) -> list[Path]:
     )
 
 
-def load_pack_report(root: Path | None = None) -> RuleSet:
-    """Load the pack, keeping failures as values (for ``rules validate``)."""
-    return load_rules(pack_files(root))
+def load_pack_report(root: Path | None = None, *, dialect: str = "sqlite") -> RuleSet:
+    """Load the pack, keeping failures as values (for ``rules validate``).
+
+    ``dialect`` is the SQL of the store the rules will run on (``store.dialect``).
+    """
+    return load_rules(pack_files(root), dialect=dialect)
 
 
-def load_pack(root: Path | None = None) -> list[LoadedRule]:
+def load_pack(root: Path | None = None, *, dialect: str = "sqlite") -> list[LoadedRule]:
     """Every rule of the pack; :class:`PackError` if any rule does not load."""
-    loaded = load_pack_report(root)
+    loaded = load_pack_report(root, dialect=dialect)
     if loaded.failures:
         raise PackError("invalid pack", "; ".join(str(f) for f in loaded.failures))
     return loaded.rules

@@ -1,5 +1,4 @@
-"""Read endpoints of the JSON API. Control actions use the same routes as the
-browser (``POST /exercises/<id>/<action>`` answers JSON to API clients)."""
+"""Who am I, exercises and their event journal, and the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -8,7 +7,8 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from socdrill import tenancy
-from socdrill.api import bp
+from socdrill.api import bp, docs_bp, openapi
+from socdrill.api.errors import error_body
 from socdrill.exercise import journal
 from socdrill.exercise.views import exercise_summary
 from socdrill.extensions import db
@@ -50,13 +50,15 @@ def exercise(exercise_id: int) -> Response:
 
 
 @bp.get("/exercises/<int:exercise_id>/events")
-def exercise_events(exercise_id: int) -> Response:
+def exercise_events(exercise_id: int) -> Response | tuple[Response, int]:
     """Events after ``since`` (replay after a reconnect); control sees its own room."""
     user = _me()
     row = tenancy.exercise_or_404(exercise_id, user)
     since_text = request.args.get("since", "0")
     if not since_text.isdigit():
-        return jsonify({"ok": False, "error": "since must be a sequence number"}), 400
+        return error_body(
+            400, "since must be a sequence number", {"since": "not a number"}
+        )
     room = (
         journal.control_room(row.id)
         if user.role in tenancy.CONTROL_ROLES
@@ -77,3 +79,9 @@ def exercise_events(exercise_id: int) -> Response:
             ],
         }
     )
+
+
+@docs_bp.get("/openapi.json")
+def openapi_document() -> Response:
+    """The OpenAPI document, generated from the operations' pydantic schemas."""
+    return jsonify(openapi.document())

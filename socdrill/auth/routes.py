@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import abort, current_app, redirect, render_template, request, url_for
+from flask_limiter import RequestLimit
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -55,16 +56,33 @@ def _ip_limit() -> str:
     return current_app.config["LOGIN_LIMIT_PER_IP"]
 
 
+def _audit_limited(limit: RequestLimit) -> None:
+    """A refused guess is a security event too: one audit row per 429."""
+    username = normalise_username(request.form.get("username"))
+    with write_transaction():
+        audit.record(
+            "login.limited",
+            actor_name=username.encode("unicode_escape").decode()[:80] or "-",
+            detail={"limit": str(limit.limit)},
+        )
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(
-    _account_limit, key_func=login_account_key, methods=["POST"], deduct_when=_failed
+    _account_limit,
+    key_func=login_account_key,
+    methods=["POST"],
+    deduct_when=_failed,
+    on_breach=_audit_limited,
 )
-@limiter.limit(_ip_limit, key_func=get_remote_address, methods=["POST"])
+@limiter.limit(
+    _ip_limit, key_func=get_remote_address, methods=["POST"], on_breach=_audit_limited
+)
 def login() -> Response | str | tuple[str, int]:
     """Sign in with username and password."""
     form = LoginForm()
     target = request.args.get("next")
-    if request.method == "GET":
+    if request.method != "POST":  # GET, and HEAD (which must change nothing)
         return render_template("auth/login.html", form=form, next=target)
 
     username = normalise_username(form.username.data)
@@ -119,7 +137,7 @@ def logout() -> Response:
 def password() -> Response | str | tuple[str, int]:
     """Change your password; every other session and API token ends."""
     form = PasswordChangeForm()
-    if request.method == "GET":
+    if request.method != "POST":
         return render_template("auth/password.html", form=form)
     error = None
     current = form.current_password.data or ""

@@ -48,3 +48,42 @@ def sweep() -> None:
     """ENDEX every exercise past its maximum duration (the dead-man switch)."""
     ended = lifecycle.auto_endex_overdue(utcnow())
     click.echo(f"Ended {len(ended)} exercise(s) past their maximum duration.")
+
+
+@exercise.command("dry-run")
+@click.option(
+    "--scenario",
+    "scenario_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Scenario file to play.",
+)
+@click.option("--seed", type=int, required=True, help="Seed for the organisation.")
+@click.option(
+    "--respond",
+    "respond_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="YAML list of responses, e.g. '- {at: 20m, isolate_host: victim_ws}'.",
+)
+@click.option(
+    "--org-size",
+    type=click.Choice(["tiny", "small", "medium", "large"]),
+    default="small",
+    show_default=True,
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def dry_run(
+    scenario_file: str,
+    seed: int,
+    respond_file: str | None,
+    org_size: str,
+    as_json: bool,
+) -> None:
+    """Play a scenario at full speed into a scratch SIEM, with detection.
+
+    Prints per stage whether it fired, was prevented or switched to its fallback,
+    its events and the alerts they raised.
+    """
+    from socdrill.engine.dry_run_cli import run_dry_run
+
+    run_dry_run(scenario_file, seed, respond_file, org_size, as_json)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -109,11 +110,51 @@ def serve(host: str, port: int) -> None:
 
 
 def run_server(host: str, port: int) -> None:
-    """The one place that starts the web server; live updates will swap in
-    ``socketio.run`` here without touching the command."""
-    from werkzeug.serving import run_simple
+    """The one place that starts the web server: Flask-SocketIO (threading, with
+    simple-websocket) and, in embedded mode, the in-process engine ticker."""
+    from socdrill import realtime
+    from socdrill.engine.settings import engine_settings
+    from socdrill.engine.ticker import Ticker
+    from socdrill.extensions import socketio
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    settings = engine_settings(app.config)
+    ticker = None
+    publisher = None
+    if settings.mode == "embedded":
+        # With Redis the process that ticks publishes the journal (every web
+        # process delivers it); without, this process's pump reads it.
+        publisher = realtime.publisher(app)
+        notify = publisher.notify if publisher is not None else realtime.notifier(app)
+        ticker = Ticker(app, notify=notify)
+        if publisher is not None:
+            publisher.active = ticker.leading.is_set
+            publisher.start()
+        ticker.start()
     click.echo(f"socdrill on http://{host}:{port}/ (instance {app.instance_path})")
-    # app.run() refuses to start under the flask CLI; the server it wraps does not.
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+    click.echo(
+        f"engine: {'in this process' if ticker else 'external (socdrill engine)'}; "
+        f"live updates: {'on' if settings.realtime else 'off'}"
+    )
+    try:
+        if settings.realtime:
+            realtime.start(app)
+            # app.run() (which socketio.run calls) returns at once under the flask
+            # CLI unless this marker is cleared.
+            os.environ.pop("FLASK_RUN_FROM_CLI", None)
+            socketio.run(
+                app,
+                host=host,
+                port=port,
+                use_reloader=False,
+                allow_unsafe_werkzeug=True,
+            )
+        else:
+            from werkzeug.serving import run_simple
+
+            run_simple(host, port, app, threaded=True, use_reloader=False)
+    finally:
+        if ticker is not None:
+            ticker.stop()
+        if publisher is not None:
+            publisher.stop()

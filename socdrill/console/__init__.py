@@ -1,5 +1,8 @@
-"""The analyst console (the live SOC view comes with the engine) and the
-real-world emergency button every participant can press."""
+"""The analyst console: alert queue, search, incidents, response actions, crisis
+inbox, knowledge base and team channel, and the real-world emergency button.
+
+Pages only read and every change goes through the JSON API (``socdrill.api``); the
+emergency button is a plain form, so it works without scripts."""
 
 from flask import Blueprint
 

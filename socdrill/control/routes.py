@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, render_template, request, url_for
+from flask import abort, current_app, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -274,3 +274,25 @@ def endex(exercise_id: int) -> Response | tuple[Any, int]:
 @bp.post("/exercises/<int:exercise_id>/review")
 def review(exercise_id: int) -> Response | tuple[Any, int]:
     return _act(exercise_id, lambda me: lifecycle.review(exercise_id, me, utcnow()))
+
+
+@bp.get("/exercises/<int:exercise_id>/live")
+def live(exercise_id: int) -> str:
+    """The control cell's live view: ground truth beside the team's progress."""
+    from simulator import vocabulary
+    from socdrill.console.errors import ConsoleError
+    from socdrill.control import live as live_view
+
+    me = _me()
+    try:
+        row = live_view.exercise_for_control(exercise_id, me)
+    except ConsoleError:
+        abort(404)
+    return render_template(
+        "control/live.html",
+        exercise=row,
+        summary=exercise_summary(row, me, utcnow()),
+        state=live_view.live_state(row),
+        channels=vocabulary.CRISIS_CHANNELS,
+        users={user.id: user.username for user in db.session.scalars(sa.select(User))},
+    )

@@ -23,6 +23,16 @@ def control_room(exercise_id: int) -> str:
     return f"exercise:{exercise_id}:control"
 
 
+def tenant_room(tenant_id: int) -> str:
+    """Everyone monitoring the tenant: SIEM alerts, never exercise ground truth."""
+    return f"tenant:{tenant_id}"
+
+
+def team_room(team_id: int) -> str:
+    """The members of one team: crisis messages and team notices."""
+    return f"team:{team_id}"
+
+
 def append_event(
     exercise: Exercise, kind: str, payload: dict[str, Any], *, room: str
 ) -> ExerciseEvent:
@@ -32,11 +42,18 @@ def append_event(
     immediate transaction serialises writers, and ``UNIQUE(room, seq)`` refuses a
     duplicate number on any backend.
     """
+    return append_room_event(room, kind, payload, exercise_id=exercise.id)
+
+
+def append_room_event(
+    room: str, kind: str, payload: dict[str, Any], *, exercise_id: int | None = None
+) -> ExerciseEvent:
+    """:func:`append_event` for any room, with or without an exercise."""
     last = db.session.scalar(
         sa.select(sa.func.max(ExerciseEvent.seq)).where(ExerciseEvent.room == room)
     )
     event = ExerciseEvent(
-        exercise_id=exercise.id,
+        exercise_id=exercise_id,
         room=room,
         seq=(last or 0) + 1,
         kind=kind,
@@ -45,6 +62,16 @@ def append_event(
     db.session.add(event)
     db.session.flush()
     return event
+
+
+def last_seq(room: str) -> int:
+    """The newest sequence number of ``room`` (0 when it has none)."""
+    return int(
+        db.session.scalar(
+            sa.select(sa.func.max(ExerciseEvent.seq)).where(ExerciseEvent.room == room)
+        )
+        or 0
+    )
 
 
 def events_since(room: str, seq: int, limit: int = 500) -> list[ExerciseEvent]:

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from socdrill import audit
 from socdrill.database import write_transaction
+from socdrill.engine import failpoints
 from socdrill.exercise import journal
 from socdrill.exercise.clock import append_segment
 from socdrill.exercise.scheduling import parse_blackout_dates, pick_start
@@ -213,9 +214,17 @@ def add_trusted_agent(
         )
 
 
-def start(exercise_id: int, actor: User | None, now: datetime) -> Outcome:
+def start(
+    exercise_id: int,
+    actor: User | None,
+    now: datetime,
+    *,
+    actor_name: str | None = None,
+) -> Outcome:
     """Start the clock. Launching needs the launch grant; an unannounced drill also
-    needs a second approver, a trusted agent and a start inside its window."""
+    needs a second approver, a trusted agent and a start inside its window.
+    ``actor=None`` is the CLI or, with ``actor_name="system"``, the engine starting
+    a scheduled drill."""
     with write_transaction():
         exercise = _locked(exercise_id)
         _require_control(actor, "start")
@@ -228,7 +237,7 @@ def start(exercise_id: int, actor: User | None, now: datetime) -> Outcome:
             _check_unannounced_ready(exercise, now)
         append_segment(exercise, now, exercise.speed_factor, running=True)
         exercise.started_at = now
-        return _change_state(exercise, "start", State.RUNNING, actor, None)
+        return _change_state(exercise, "start", State.RUNNING, actor, actor_name)
 
 
 def _check_unannounced_ready(exercise: Exercise, now: datetime) -> None:
@@ -335,6 +344,7 @@ def endex(
             )
             .values(state=InjectState.CANCELLED)
         ).rowcount
+        failpoints.hit("during_endex")
         exercise.ended_at = now
         exercise.endex_reason = reason.strip()[:200]
         outcome = _change_state(

@@ -52,12 +52,17 @@ SQLITE_TRIGGERS = (
     "CREATE TRIGGER audit_entries_no_delete BEFORE DELETE ON audit_entries "
     "BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END",
 )
+# An integrity error on both backends (SQLSTATE 23001 here, RAISE(ABORT) on SQLite),
+# so callers catch one exception type whatever the database.
 POSTGRESQL_TRIGGERS = (
     "CREATE OR REPLACE FUNCTION audit_entries_append_only() RETURNS trigger AS $$ "
-    "BEGIN RAISE EXCEPTION 'audit entries are append-only'; END $$ "
+    "BEGIN RAISE EXCEPTION 'audit entries are append-only' "
+    "USING ERRCODE = 'restrict_violation'; END $$ "
     "LANGUAGE plpgsql",
     "CREATE TRIGGER audit_entries_no_change BEFORE UPDATE OR DELETE ON audit_entries "
     "FOR EACH ROW EXECUTE FUNCTION audit_entries_append_only()",
+    "CREATE TRIGGER audit_entries_no_truncate BEFORE TRUNCATE ON audit_entries "
+    "FOR EACH STATEMENT EXECUTE FUNCTION audit_entries_append_only()",
 )
 
 for _statement in SQLITE_TRIGGERS:

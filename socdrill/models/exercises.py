@@ -209,12 +209,16 @@ class InjectInstance(Base):
 
 
 class ExerciseEvent(Base):
-    """The per-room event log behind live updates: clients replay by ``seq``."""
+    """The per-room event log behind live updates: clients replay by ``seq``.
+
+    Tenant and team rooms carry events that belong to no exercise (an alert on
+    live background traffic), so ``exercise_id`` may be empty.
+    """
 
     __tablename__ = "exercise_events"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    exercise_id: so.Mapped[int] = so.mapped_column(
+    exercise_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("exercises.id", ondelete="CASCADE"), index=True
     )
     room: so.Mapped[str] = so.mapped_column(sa.String(80))

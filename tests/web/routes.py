@@ -30,6 +30,15 @@ def route_arguments(world) -> dict[str, object]:
         "membership_id": membership,
         "token_id": 1,
         "filename": "css/socdrill.css",
+        # Console objects: id 1 of each (missing objects answer 404, which is enough
+        # for the route, CSRF and header checks that walk every route).
+        "alert_id": 1,
+        "incident_id": 1,
+        "report_id": 1,
+        "article_id": 1,
+        "saved_search_id": 1,
+        "delivery_id": 1,
+        "event_id": 1,
     }
 
 

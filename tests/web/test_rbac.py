@@ -73,7 +73,9 @@ def test_anonymous_visitors_reach_only_public_routes(world, app):
 def test_api_clients_get_401_not_a_login_redirect(world, app):
     response = app.test_client().get("/api/v1/me")
     assert response.status_code == 401
-    assert response.get_json() == {"ok": False, "error": "Please sign in."}
+    assert response.get_json() == {
+        "error": {"code": "unauthenticated", "message": "Please sign in.", "fields": {}}
+    }
 
 
 def test_launch_is_a_separate_right_from_managing(world, app):
