@@ -42,6 +42,8 @@ TYPED_SETTINGS: dict[str, Callable[[str], Any]] = {
     "WEB_PROCESSES": int,
     "PROXY_FIX_HOPS": int,
     "SESSION_ABSOLUTE_SECONDS": int,
+    "SESSION_IDLE_SECONDS": int,
+    "SESSION_IDLE_SECONDS_HR": int,
     "DEBUG": parse_bool,
     "SESSION_COOKIE_SECURE": parse_bool,
 }
@@ -69,6 +71,10 @@ def defaults(folder: Path) -> dict[str, Any]:
         "LOGIN_LIMIT_PER_ACCOUNT": "10 per 5 minutes",
         "LOGIN_LIMIT_PER_IP": "30 per 5 minutes",
         "SESSION_ABSOLUTE_SECONDS": 12 * 3600,
+        # A session unused this long ends; HR reviewers read people's scores, so
+        # theirs ends sooner (ASVS 7.3.1).
+        "SESSION_IDLE_SECONDS": 2 * 3600,
+        "SESSION_IDLE_SECONDS_HR": 30 * 60,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_NAME": "socdrill_session",

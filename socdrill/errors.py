@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, jsonify, render_template
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -20,10 +20,18 @@ MESSAGES = {
     500: "Something went wrong on our side. The error has been logged.",
 }
 
+API_PREFIX = "/api/v1/"
+
 ErrorResponse = tuple[Response | str, int]
 
 
 def error_response(status: int, message: str) -> ErrorResponse:
+    if request.path.startswith(API_PREFIX) and request.url_rule is None:
+        # An address under the API that matches no route (say a negative id):
+        # the API's own documented error body, like every other API answer.
+        from socdrill.api.errors import error_body
+
+        return error_body(status, message)
     if wants_json():
         return jsonify({"ok": False, "error": message}), status
     return render_template("errors/error.html", status=status, message=message), status

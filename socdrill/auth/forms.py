@@ -3,7 +3,12 @@ the forms themselves do not check it a second time."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from flask import request
 from flask_wtf import FlaskForm
+from flask_wtf.form import _Auto
+from werkzeug.datastructures import ImmutableMultiDict
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
@@ -11,6 +16,22 @@ from wtforms.validators import DataRequired, EqualTo, Length
 class PlainForm(FlaskForm):
     class Meta:
         csrf = False
+
+        def wrap_formdata(self, form: Any, formdata: Any) -> Any:
+            # A JSON body must be an object of strings: a list, a number or a
+            # nested value is no form at all (and must not crash the view).
+            if formdata is _Auto and request.is_json:
+                body = request.get_json(silent=True)
+                if not isinstance(body, dict):
+                    return ImmutableMultiDict()
+                return ImmutableMultiDict(
+                    {
+                        key: value
+                        for key, value in body.items()
+                        if isinstance(value, str)
+                    }
+                )
+            return super().wrap_formdata(form, formdata)  # type: ignore[misc]
 
 
 class LoginForm(PlainForm):

@@ -1,9 +1,11 @@
 """Login sessions and bearer tokens behind Flask-Login.
 
-A session stores ``"<user id>:<session nonce>"`` and the login time. Rotating the
-user's nonce ends every session at once (logout, password change, disable); the
-login time enforces an absolute lifetime. A request with an ``Authorization`` header
-is authenticated by its API token alone and never by the session cookie.
+A session stores ``"<user id>:<session nonce>"``, the login time and when it was
+last used. Rotating the user's nonce ends every session at once (logout, password
+change, disable, a role change, leaving a team); the login time enforces an
+absolute lifetime and the last use an idle limit (shorter for HR reviewers). A
+request with an ``Authorization`` header is authenticated by its API token alone
+and never by the session cookie.
 """
 
 from __future__ import annotations
@@ -16,9 +18,12 @@ from flask_login import login_user, logout_user
 
 from socdrill.auth.tokens import find_active_token
 from socdrill.extensions import db, login_manager
-from socdrill.models import User
+from socdrill.models import Role, User
 
 LOGIN_AT = "login_at"
+SEEN_AT = "seen_at"
+# The last-seen time is rewritten at most this often (each rewrite is a new cookie).
+SEEN_RESOLUTION_SECONDS = 60
 
 
 def bearer_secret(req: Request) -> str | None:
@@ -44,9 +49,22 @@ def load_user_from_session(session_id: str) -> User | None:
         return None
     login_at = session.get(LOGIN_AT)
     lifetime = current_app.config["SESSION_ABSOLUTE_SECONDS"]
-    if not isinstance(login_at, int | float) or time.time() - login_at > lifetime:
+    now = time.time()
+    if not isinstance(login_at, int | float) or now - login_at > lifetime:
         return None
+    seen_at = session.get(SEEN_AT, login_at)
+    if not isinstance(seen_at, int | float) or now - seen_at > idle_limit(user):
+        return None
+    if now - seen_at >= SEEN_RESOLUTION_SECONDS:
+        session[SEEN_AT] = now
     return user
+
+
+def idle_limit(user: User) -> int:
+    """Seconds a session of ``user`` may stay unused (shorter for HR reviewers)."""
+    if user.role == Role.HR:
+        return int(current_app.config["SESSION_IDLE_SECONDS_HR"])
+    return int(current_app.config["SESSION_IDLE_SECONDS"])
 
 
 def load_user_from_token(req: Request) -> User | None:
@@ -66,7 +84,7 @@ def start_session(user: User) -> None:
     so a planted cookie (session fixation) or an old CSRF token is worthless."""
     session.clear()
     login_user(user)
-    session[LOGIN_AT] = time.time()
+    session[LOGIN_AT] = session[SEEN_AT] = time.time()
 
 
 def end_every_session(user: User) -> None:
