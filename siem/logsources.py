@@ -1,9 +1,11 @@
 """Sigma logsources: the taxonomy, Windows channels and EventIDs, rule applicability.
 
 Every stored event carries one logsource triple (product, category, service). A rule
-applies to an event when each key the rule sets is equal to the event's, with one
-widening SigmaHQ relies on: ``registry_event`` covers the four specific registry
-categories (Sysmon 12/13/14 are both ``registry_event`` and ``registry_set`` …).
+applies to an event when each key the rule sets is equal to the event's, with two
+widenings: ``registry_event`` covers the four specific registry categories (Sysmon
+12/13/14 are both ``registry_event`` and ``registry_set`` …), as SigmaHQ relies on;
+and the per-daemon Linux services SigmaHQ names (``sshd``, ``sudo``, ``cron``) cover
+the ``auth`` log those daemons write to (auth.log / secure).
 
 Windows events are tagged the way SigmaHQ expects: the channel gives the service
 (pySigma's own service -> channel table), the (service, EventID) pair gives the
@@ -22,6 +24,14 @@ CATEGORY_COVERS: Final[dict[str, frozenset[str]]] = {
     "registry_event": frozenset(
         {"registry_add", "registry_delete", "registry_set", "registry_rename"}
     ),
+}
+
+#: service a rule may name -> event services whose lines it covers. sshd, sudo and
+#: cron write their session and authentication lines to auth.log (``auth``).
+SERVICE_COVERS: Final[dict[str, frozenset[str]]] = {
+    "sshd": frozenset({"auth"}),
+    "sudo": frozenset({"auth"}),
+    "cron": frozenset({"auth"}),
 }
 
 #: Sysmon EventID -> Sigma category.
@@ -240,7 +250,11 @@ def applies(
         return False
     if category is not None and not covers(category, e_category):
         return False
-    return service is None or service == e_service
+    return (
+        service is None
+        or service == e_service
+        or e_service in SERVICE_COVERS.get(service, frozenset())
+    )
 
 
 def unknown_parts(

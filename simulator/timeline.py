@@ -275,9 +275,16 @@ class Timeline:
             denial = self._denial(event, state)
             if denial is not None:
                 extra.append(
-                    (denial, Label(denial.uid, self.scenario.id, outcome.stage,
-                                   outcome.technique))
-                )  # fmt: skip
+                    (
+                        denial,
+                        Label(
+                            denial.uid,
+                            self.scenario.id,
+                            outcome.stage,
+                            outcome.technique,
+                        ),
+                    )
+                )
         if extra:
             pairs = sorted(
                 [*zip(outcome.events, outcome.labels, strict=True), *extra],
@@ -301,8 +308,9 @@ class Timeline:
         )
         source = self.org.host(event.host) if self.org.has_host(event.host) else None
         rng = stable_rng(self.seed, self.scenario.id, "deny", event.uid)
-        ctx = SensorContext(org=self.org, rng=rng, counters=self._counters,
-                            cache=self._cache)  # fmt: skip
+        ctx = SensorContext(
+            org=self.org, rng=rng, counters=self._counters, cache=self._cache
+        )
         uid = f"{event.uid}-deny"
         if ip and state.blocked_at(str(ip), event.ts) and "firewall" in self.sensors:
             values = {

@@ -14,7 +14,7 @@ import orjson
 
 from simulator.environment import TIMEZONES
 from simulator.events import Event
-from simulator.fill import guid, iso_ms, stable_int
+from simulator.fill import guid, iso_ms, sha256_of, stable_int
 from simulator.sensors.base import Logsource, Sensor, SensorContext
 
 if TYPE_CHECKING:
@@ -22,6 +22,32 @@ if TYPE_CHECKING:
 
 SIGNIN = Logsource(product="azure", service="signinlogs")
 AUDIT = Logsource(product="azure", service="auditlogs")
+RISK = Logsource(product="azure", service="riskdetection")
+#: Identity Protection risk detections (the Graph ``riskDetection`` resource)
+RISK_FIELDS = frozenset(
+    {
+        "id",
+        "requestId",
+        "correlationId",
+        "riskEventType",
+        "riskState",
+        "riskLevel",
+        "riskDetail",
+        "source",
+        "detectionTimingType",
+        "activity",
+        "tokenIssuerType",
+        "ipAddress",
+        "location",
+        "activityDateTime",
+        "detectedDateTime",
+        "lastUpdatedDateTime",
+        "userId",
+        "userDisplayName",
+        "userPrincipalName",
+        "additionalInfo",
+    }
+)
 AUDIT_FIELDS = frozenset(
     {
         "OperationName",
@@ -118,11 +144,16 @@ class IdpSigninSensor(Sensor):
     """Sign-ins to the organisation's identity tenant."""
 
     id = "idp_signin"
-    kinds: ClassVar[dict[str, Logsource]] = {"signin": SIGNIN, "audit": AUDIT}
+    kinds: ClassVar[dict[str, Logsource]] = {
+        "signin": SIGNIN,
+        "audit": AUDIT,
+        "risk": RISK,
+    }
     default_kind = "signin"
     fields: ClassVar[dict[str, frozenset[str]]] = {
         "signin": FIELD_NAMES,
         "audit": AUDIT_FIELDS,
+        "risk": RISK_FIELDS,
     }
     raw_format = "json"
 
@@ -138,8 +169,12 @@ class IdpSigninSensor(Sensor):
     ) -> Event:
         if kind == "audit":
             return self._audit(uid, ts, values, ctx)
+        if kind == "risk":
+            return self._risk(uid, ts, values, ctx)
         if kind not in ("signin", "default"):
-            raise ValueError(f"idp_signin has no kind {kind!r}; kinds: signin, audit")
+            raise ValueError(
+                f"idp_signin has no kind {kind!r}; kinds: signin, audit, risk"
+            )
         org = ctx.org
         g = values.get
         rng = ctx.rng
@@ -277,6 +312,64 @@ class IdpSigninSensor(Sensor):
         raw = orjson.dumps(record).decode()
         return Event(
             uid, ts, self.id, "", AUDIT.product, None, AUDIT.service, record, raw
+        )
+
+    def _risk(
+        self, uid: str, ts: float, values: dict[str, Any], ctx: SensorContext
+    ) -> Event:
+        """An Identity Protection risk detection: what made a sign-in risky.
+
+        Real-time detections (``unfamiliarFeatures``, ``anonymizedIPAddress`` …) are
+        written with the sign-in they flag; give the same user, address and the
+        sign-in's ``CorrelationId`` to tie them together.
+        """
+        org = ctx.org
+        g = values.get
+        rng = ctx.rng
+        upn = str(g("userPrincipalName") or g("user") or org.users[0].upn)
+        if "@" not in upn:
+            upn = org.user(upn).upn
+        person = next((u for u in org.users if u.upn.lower() == upn.lower()), None)
+        home = person.timezone if person else org.timezone
+        city, country = TIMEZONES.get(home, ("Berlin", "DE"))
+        when = iso_ms(ts)
+        record: dict[str, Any] = {
+            "id": g("id") or sha256_of("risk|" + uid),
+            "requestId": g("requestId") or guid(rng),
+            "correlationId": g("correlationId") or guid(rng),
+            "riskEventType": g("riskEventType") or "unfamiliarFeatures",
+            "riskState": g("riskState") or "atRisk",
+            "riskLevel": g("riskLevel") or "medium",
+            "riskDetail": g("riskDetail") or "none",
+            "source": g("source") or "IdentityProtection",
+            "detectionTimingType": g("detectionTimingType") or "realtime",
+            "activity": g("activity") or "signin",
+            "tokenIssuerType": "AzureAD",
+            "ipAddress": str(g("ipAddress") or org.egress_ip),
+            "location": g("location")
+            or {
+                "city": city,
+                "state": "",
+                "countryOrRegion": country,
+                "geoCoordinates": {},
+            },
+            "activityDateTime": when,
+            "detectedDateTime": when,
+            "lastUpdatedDateTime": when,
+            "userId": g("userId") or _user_id(org.idp.tenant_id, upn),
+            "userDisplayName": g("userDisplayName") or (person.name if person else upn),
+            "userPrincipalName": upn,
+            "additionalInfo": g("additionalInfo")
+            or orjson.dumps(
+                [{"Key": "userAgent", "Value": _AGENT}, {"Key": "alertUrl"}]
+            ).decode(),
+        }
+        for k, v in values.items():
+            if k not in record and k != "user":
+                record[k] = v
+        raw = orjson.dumps(record).decode()
+        return Event(
+            uid, ts, self.id, "", RISK.product, None, RISK.service, record, raw
         )
 
 

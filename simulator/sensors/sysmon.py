@@ -28,6 +28,7 @@ from simulator.fill import (
 from simulator.sensors import catalogue
 from simulator.sensors.base import Logsource, SensorContext
 from simulator.sensors.recipes import ProcessRecipe, WindowsRecipe
+from simulator.sensors.sysmon_linux import LINUX_FIELDS, LINUX_SPECS, SysmonForLinux
 from simulator.sensors.windows import (
     IGNORED_SYSTEM,
     SYSTEM_OVERRIDES,
@@ -409,15 +410,20 @@ class SysmonSensor(WindowsSensor):
     provider = "Microsoft-Windows-Sysmon"
     provider_guid = "5770385F-C22A-43E0-BF4C-06F5698FFBD9"
     channel = "Microsoft-Windows-Sysmon/Operational"
-    kinds: ClassVar[dict[str, Logsource]] = {k: s.logsource for k, s in SPECS.items()}
+    # The ``linux_*`` kinds are Sysmon for Linux (see ``sysmon_linux``).
+    kinds: ClassVar[dict[str, Logsource]] = {
+        **{k: s.logsource for k, s in SPECS.items()},
+        **{k: s.logsource for k, s in LINUX_SPECS.items()},
+    }
     default_kind = "process_creation"
     fields: ClassVar[dict[str, frozenset[str]]] = {
-        k: frozenset(v) for k, v in FIELDS.items()
+        k: frozenset(v) for k, v in {**FIELDS, **LINUX_FIELDS}.items()
     }
 
     def __init__(self) -> None:
         super().__init__()
         self._fillers = {kind: getattr(self, "_" + kind) for kind in SPECS}
+        self._linux = SysmonForLinux()
 
     def event(
         self,
@@ -433,7 +439,13 @@ class SysmonSensor(WindowsSensor):
             kind = self.default_kind
         spec = SPECS.get(kind)
         if spec is None:
-            raise ValueError(f"sysmon has no kind {kind!r}; kinds: {', '.join(SPECS)}")
+            if kind in LINUX_SPECS:
+                return self._linux.event(
+                    uid=uid, ts=ts, kind=kind, host=host, values=values, ctx=ctx
+                )
+            raise ValueError(
+                f"sysmon has no kind {kind!r}; kinds: {', '.join(self.kinds)}"
+            )
         if host is None:
             host = resolve_host(self.id, host, values, ctx)
         info = context_host(ctx, host)

@@ -43,6 +43,10 @@ real public domains or addresses, which exercise safety forbids), `other-procedu
 other tools or targets). `missed` would mean a rule reads a field the stage's events
 lack: `tests/integration/test_sigmahq_realism.py` refuses it.
 
+The Linux hosts of the Linux and web scenarios run Sysmon for Linux (the `linux_*`
+kinds of the `sysmon` sensor) beside auditd, as SigmaHQ's Linux `process_creation`,
+`file_event` and `network_connection` rules expect.
+
 The false-positive section samples a day of benign noise of a 50-host organisation
 in windows spread over the day (office hours and night);
 `tests/integration/test_noise_false_positives.py` checks a smaller sample.
