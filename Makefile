@@ -46,3 +46,19 @@ vendor:
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+## Regenerate docs/realism.md: the whole SigmaHQ corpus over every bundled scenario,
+## and over a whole day of benign noise of a 50-host organisation (one window per
+## hour; NOISE_WINDOW=10 samples ten minutes of each hour for a quicker run).
+SIGMAHQ      ?= ../shared/realworld/sigmahq-rules
+NOISE_WINDOW ?= 60
+.PHONY: realism
+realism: $(STAMP)
+	$(BIN)/socdrill rules realism $(SIGMAHQ) --noise-day --noise-every 1 \
+		--noise-window $(NOISE_WINDOW) --markdown docs/realism.md
+
+## Live updates and the console under load (bounded, loopback only); prints figures.
+## Scaled by default; LOADTEST_ARGS=--embedded for one `socdrill serve` on SQLite.
+.PHONY: loadtest
+loadtest: $(STAMP)
+	$(BIN)/python -m bench.loadtest $(LOADTEST_ARGS)

@@ -39,8 +39,8 @@ from socdrill.realtime.relay import RoomRelay, event_data, is_journal_event
 
 log = logging.getLogger(__name__)
 
-# One channel for the platform; several platforms on one Redis use separate
-# database numbers in their SOCDRILL_REDIS_URL.
+# One channel for the platform. Pub/Sub ignores database numbers, so each platform
+# needs a Redis server of its own (docs/deployment.md).
 CHANNEL = "socdrill"
 POLL_SECONDS = 0.25
 BATCH = 1000
@@ -114,13 +114,32 @@ class JournalPublisher:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._publishing = False
 
     def start(self) -> None:
+        """Publish in the background; when already active, take up the position
+        in the journal first, so rows committed from now on are published."""
+        if self.active():
+            self._activate()
         if self._thread is None:
             self._thread = threading.Thread(
                 target=self._run, name="socdrill-journal-publisher", daemon=True
             )
             self._thread.start()
+
+    def _activate(self) -> None:
+        """Take up the saved position (a waiting engine's may be long stale)."""
+        with self.app.app_context():
+            try:
+                self.floor = self._load_floor()
+            finally:
+                db.session.remove()
+        self.sent.clear()
+        self._marks.clear()
+        # The first publisher ever saves where it starts; later ones go on from
+        # the saved position and never move it back.
+        self.redis.set(self.key, self.floor, nx=True)
+        self._publishing = True
 
     def notify(self) -> None:
         """Rows were just committed: publish now rather than at the next poll."""
@@ -138,8 +157,11 @@ class JournalPublisher:
             self._wake.wait(POLL_SECONDS)
             self._wake.clear()
             if not self.active():
+                self._publishing = False
                 continue
             try:
+                if not self._publishing:
+                    self._activate()
                 with self.app.app_context():
                     try:
                         while self.publish_once() == BATCH:
