@@ -2,8 +2,9 @@
 
 For each scenario in ``scenarios/`` the simulator binds the roles to a small synthetic
 organisation and generates the attack timeline; the events go into a scratch event
-store together with a quarter of an hour of benign background noise (tens of thousands of events), and the bundled rule pack
-runs over them with the streaming detector. Ground-truth labels (kept apart from the
+store together with a quarter of an hour of benign background noise (tens of
+thousands of events), and the bundled rule pack runs over them with the streaming
+detector. Ground-truth labels (kept apart from the
 events, as in the product) then say which alert belongs to which stage:
 
 - every stage that fired raises each of its ``expect.detections`` on that stage's own
