@@ -70,6 +70,14 @@ POWERSHELL = _path("powershell.exe")
 CMD = _path("cmd.exe")
 MSMPENG = _path("MsMpEng.exe")
 LSASS = _path("lsass.exe")
+NOTEPAD = _path("notepad.exe")
+# Office talks to Microsoft's services through the explicit web proxy, so on the
+# endpoint its connections all go to the proxy's internal address.
+OFFICE = frozenset(
+    _path(a) for a in ("EXCEL.EXE", "WINWORD.EXE", "POWERPNT.EXE", "OUTLOOK.EXE")
+)
+# The explicit proxy listens on port 80, as cloud web gateways commonly do.
+PROXY_PORTS = (80,)
 _SVCHOST_GROUPS = (
     "-k netsvcs -p -s Schedule",
     "-k LocalService -p -s EventSystem",
@@ -178,6 +186,14 @@ _AGENTS = (
     "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0",
     "Mozilla/5.0 (compatible; ExampleBot/2.1; +http://bot.example.com/info)",
 )
+_OFFICE_SERVICES = (
+    "outlook.office365.com",
+    "officecdn.microsoft.com",
+    "login.microsoftonline.com",
+)
+_OFFICE_AGENT = (
+    "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17328; Pro)"
+)
 _MAILBOXES = ("news", "info", "sales", "noreply")
 SVCHOST_SCHEDULE = "C:\\Windows\\system32\\svchost.exe -k netsvcs -p -s Schedule"
 _SCAN_PORTS = (22, 23, 445, 3389, 8080, 5900, 1433, 3306, 25, 21)
@@ -252,29 +268,47 @@ def sysmon_mix(org: Organisation, host: Host) -> Mix:
         )
         for n, (image, line, parent) in enumerate(_SYSTEM_CHILDREN * 2)
     ]
+    # Notepad makes no network connections in normal use; Office goes through the
+    # proxy; browsers and the other apps reach their sites directly.
+    online = [a for a in app_paths if a != NOTEPAD] or [SVCHOST]
+    proxy = org.appliance("proxy")
+    proxy_port = PROXY_PORTS[stable_int("proxy-port", org.seed) % len(PROXY_PORTS)]
     web = []
     for _ in range(16):
         site = pool_rng.choice(sites)
+        image = pool_rng.choice(online) if owner else SVCHOST
+        if image in OFFICE:
+            web.append(
+                values(
+                    Image=image,
+                    User=runner,
+                    DestinationIp=proxy.ip,
+                    DestinationHostname=proxy.fqdn,
+                    DestinationPort=proxy_port,
+                )
+            )
+            continue
         web.append(
             values(
-                Image=pool_rng.choice(app_paths) if owner else SVCHOST,
+                Image=image,
                 User=runner,
                 DestinationIp=site.ip,
                 DestinationHostname=site.domain,
                 DestinationPort=443 if pool_rng.random() < 0.9 else 80,
             )
         )
+    # The Kerberos client is lsass; only domain controllers are KDCs (and answer LDAP).
     internal = [
         values(
-            Image=image,
-            User="NT AUTHORITY\\NETWORK SERVICE",
+            Image=LSASS if port == 88 else SVCHOST,
+            User=system if port == 88 else "NT AUTHORITY\\NETWORK SERVICE",
             DestinationIp=t.ip,
             DestinationHostname=t.fqdn,
             DestinationPort=port,
         )
         for t in (dcs + servers)[:4]
         for port in (389, 88, 445)
-        for image in (SVCHOST,)
+        if port == 445 or t.kind == "domain_controller"
     ]
     loads = []
     for _ in range(24):
@@ -335,14 +369,24 @@ def sysmon_mix(org: Organisation, host: Host) -> Mix:
                 User=runner if image == EXPLORER else system,
             )
         )
+    direct = [a for a in online if a not in OFFICE] or [SVCHOST]
     lookups = [
         values(
-            Image=pool_rng.choice(app_paths) if owner else SVCHOST,
+            Image=pool_rng.choice(direct) if owner else SVCHOST,
             QueryName=site.domain,
             QueryResults=f"::ffff:{site.ip};",
             User=runner,
         )
         for site in pool_rng.sample(sites, 12)
+    ]
+    lookups += [
+        values(
+            Image=image,
+            QueryName=proxy.fqdn,
+            QueryResults=f"::ffff:{proxy.ip};",
+            User=runner,
+        )
+        for image in (sorted(OFFICE.intersection(app_paths)) if owner else ())
     ]
     lookups += [
         values(
@@ -753,6 +797,11 @@ def proxy_mix(org: Organisation, host: Host) -> Mix:
     pick_person = pick(people or list(org.users))
     pick_site = pick(org.external_sites)
     pick_agent = pick(_AGENTS[:4])
+    # What Office on the desktops asks the proxy for: Microsoft's own services.
+    microsoft = [
+        s for s in org.external_sites if s.domain.endswith(_OFFICE_SERVICES)
+    ] or list(org.external_sites)
+    pick_microsoft = pick(microsoft)
 
     def browse(rng: random.Random, ts: float):
         person = pick_person(rng)
@@ -784,6 +833,19 @@ def proxy_mix(org: Organisation, host: Host) -> Mix:
             "dst_ip": site.ip,
         }
 
+    def office(rng: random.Random, ts: float):
+        person = pick_person(rng)
+        site = pick_microsoft(rng)
+        return "access", {
+            "cs-method": "CONNECT",
+            "c-uri": f"{site.domain}:443",
+            "c-ip": ips.get(person.workstation or "", org.hosts[0].ip),
+            "cs-username": person.sam,
+            "c-useragent": _OFFICE_AGENT,
+            "dst_ip": site.ip,
+            "sc-bytes": 1500 + rng.getrandbits(16),
+        }
+
     def update(rng: random.Random, ts: float):
         host_ = org.hosts[rng.getrandbits(16) % len(org.hosts)]
         return "access", {
@@ -808,7 +870,7 @@ def proxy_mix(org: Organisation, host: Host) -> Mix:
             "c-useragent": pick_agent(rng),
         }
 
-    return Mix([(0.9, browse), (0.07, update), (0.03, denied)])
+    return Mix([(0.75, browse), (0.15, office), (0.07, update), (0.03, denied)])
 
 
 def dns_mix(org: Organisation, host: Host) -> Mix:
