@@ -212,7 +212,7 @@ def enforce() -> Response | None:
     if roles is PUBLIC:
         return None
     if not current_user.is_authenticated:
-        if wants_json() or request.method != "GET":
+        if wants_json() or request.method not in ("GET", "HEAD"):
             abort(401)
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     if current_user.role not in roles:

@@ -67,6 +67,7 @@ def queue_filter(query: AlertQuery) -> triage.QueueFilter:
     tag=TAG,
     query=AlertQuery,
     response=AlertPage,
+    errors=(404,),
 )
 def alerts(query: AlertQuery) -> AlertPage:
     """Alerts of your tenants, newest first, with counts per rule, severity, host

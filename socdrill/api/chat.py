@@ -33,6 +33,7 @@ def message_out(message: ChatMessage) -> MessageOut:
     tag=TAG,
     query=ChatQuery,
     response=ChatPage,
+    errors=(404,),
 )
 def chat_messages(query: ChatQuery) -> ChatPage:
     team = team_by_name(query.team, me())

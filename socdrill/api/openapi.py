@@ -98,6 +98,10 @@ def _operation(op: Operation, schemas: _Schemas) -> dict[str, Any]:
         statuses |= {400, 415}
     if op.path_parameters():
         statuses.add(404)
+    if op.mutating:
+        # The Idempotency-Key header: a malformed key is invalid (422), a key already
+        # used for a different request is a conflict (409).
+        statuses |= {409, 422}
     for status in sorted(statuses):
         document["responses"][str(status)] = {
             "description": ERROR_DESCRIPTIONS.get(status, "Error"),

@@ -54,6 +54,7 @@ def search_error(error: SearchError) -> Invalid:
     tag=TAG,
     query=SearchQuery,
     response=SearchOut,
+    errors=(404,),
 )
 def search_events(query: SearchQuery) -> SearchOut:
     """Events of one tenant matching a Lucene query, newest first. Errors name the
@@ -90,6 +91,7 @@ def search_events(query: SearchQuery) -> SearchOut:
     tag=TAG,
     query=HistogramQuery,
     response=HistogramOut,
+    errors=(404,),
 )
 def search_histogram(query: HistogramQuery) -> HistogramOut:
     user = me()
@@ -117,6 +119,7 @@ def search_histogram(query: HistogramQuery) -> HistogramOut:
     tag=TAG,
     query=TopQuery,
     response=TopOut,
+    errors=(404,),
 )
 def search_top(query: TopQuery) -> TopOut:
     user = me()

@@ -3,12 +3,17 @@
 Every participant action runs through :func:`perform`: one write transaction that
 first looks for an earlier action with the same idempotency key (a retry is answered
 from it and changes nothing), then applies the change and appends its activity row.
+A key is unique within an exercise: reusing it for a different request (another
+endpoint or body, or another person) is refused with a 409 and changes nothing.
 Rows use the scorer's vocabulary (``scoring.model.ACTIONS``); the payload is
-``{"targets": [...], "ticket": "INC-7" | None, "fields": {...}, "result": {...}}``.
+``{"targets": [...], "ticket": "INC-7" | None, "fields": {...}, "result": {...},
+"request": "<fingerprint>"}``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import uuid
 from collections.abc import Callable, Iterable
@@ -19,7 +24,7 @@ import sqlalchemy as sa
 from flask import has_request_context, request
 
 from scoring.model import ACTIONS
-from socdrill.console.errors import Invalid
+from socdrill.console.errors import Conflict, Invalid
 from socdrill.database import write_transaction
 from socdrill.exercise.clock import clock_for
 from socdrill.extensions import db
@@ -27,6 +32,10 @@ from socdrill.models import Activity, Exercise, User, utcnow
 
 KEY_HEADER = "Idempotency-Key"
 KEY_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+KEY_REUSED = (
+    "this Idempotency-Key was already used for a different request; "
+    "send a new key for a new action"
+)
 
 
 @dataclass
@@ -53,12 +62,40 @@ def request_key() -> str:
     return raw
 
 
+def request_fingerprint() -> str:
+    """What the current request asks for (method, path and JSON body), hashed.
+
+    Stored with the activity rows, so a later request with the same key can be told
+    apart: the same fingerprint is a retry, another one a misused key. Empty outside
+    a request.
+    """
+    if not has_request_context():
+        return ""
+    body = request.get_json(silent=True) if request.is_json else None
+    text = json.dumps(
+        [request.method, request.path, body],
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class KeyTaken(Exception):  # noqa: N818  (a signal, not an error)
+    """An earlier action of the exercise holds the key (raised while recording)."""
+
+    def __init__(self, rows: list[Activity]) -> None:
+        super().__init__("idempotency key taken")
+        self.rows = rows
+
+
 class Recorder:
     """Collects the activity rows of one action (one per exercise it touches)."""
 
-    def __init__(self, actor: User, key: str) -> None:
+    def __init__(self, actor: User, key: str, fingerprint: str = "") -> None:
         self.actor = actor
         self.key = key
+        self.fingerprint = fingerprint
         self.rows: list[Activity] = []
 
     def record(
@@ -77,6 +114,9 @@ class Recorder:
             raise ValueError(f"{kind!r} is not in the scorer's action vocabulary")
         if exercise is None:
             return None
+        taken = holders(exercise.id, self.key)
+        if taken:
+            raise KeyTaken(taken)
         now = utcnow()
         target_list = [str(target) for target in targets]
         row = Activity(
@@ -92,6 +132,7 @@ class Recorder:
                 "ticket": ticket,
                 "fields": fields or {},
                 "result": result or {},
+                "request": self.fingerprint,
             },
             idempotency_key=self.key,
         )
@@ -111,6 +152,35 @@ def earlier(actor: User, key: str) -> list[Activity]:
     )
 
 
+def holders(exercise_id: int, key: str) -> list[Activity]:
+    """Rows of the exercise written with ``key`` (by anybody)."""
+    return list(
+        db.session.scalars(
+            sa.select(Activity)
+            .where(Activity.exercise_id == exercise_id, Activity.idempotency_key == key)
+            .order_by(Activity.id)
+        )
+    )
+
+
+def _same_request(rows: list[Activity], actor: User, fingerprint: str) -> bool:
+    """Whether ``rows`` were written by this very request, sent again."""
+    for row in rows:
+        if row.actor_id != actor.id:
+            return False
+        stored = (row.payload or {}).get("request") or ""
+        if stored and fingerprint and stored != fingerprint:
+            return False
+    return True
+
+
+def _answer(rows: list[Activity], actor: User, fingerprint: str) -> Done:
+    """The original result of a retry, or a 409 for a key reused elsewhere."""
+    if not _same_request(rows, actor, fingerprint):
+        raise Conflict(KEY_REUSED, {KEY_HEADER: "already used for another request"})
+    return _replay(rows)
+
+
 def _replay(rows: list[Activity]) -> Done:
     result = dict(rows[0].payload.get("result") or {})
     return Done(
@@ -123,21 +193,27 @@ def _replay(rows: list[Activity]) -> Done:
 
 def perform(actor: User, key: str, action: Callable[[Recorder], Done]) -> Done:
     """Run ``action`` once per idempotency key, in one write transaction."""
-    recorder = Recorder(actor, key)
+    fingerprint = request_fingerprint()
+    recorder = Recorder(actor, key, fingerprint)
     try:
         with write_transaction():
             rows = earlier(actor, key)
             if rows:
-                return _replay(rows)
+                return _answer(rows, actor, fingerprint)
             done = action(recorder)
             for row in recorder.rows:
                 row.payload = {**row.payload, "result": done.data}
             db.session.flush()
             done.activity_ids = [row.id for row in recorder.rows]
             return done
+    except KeyTaken as taken:
+        # The transaction was rolled back: answer from the action holding the key.
+        return _answer(taken.rows, actor, fingerprint)
     except sa.exc.IntegrityError:
-        # A concurrent retry with the same key committed first; its effect stands.
-        rows = earlier(actor, key)
-        if rows:
-            return _replay(rows)
+        # A concurrent request with the same key committed first; its effect stands.
+        exercise_ids = {row.exercise_id for row in recorder.rows}
+        for exercise_id in sorted(exercise_ids):
+            rows = holders(exercise_id, key)
+            if rows:
+                return _answer(rows, actor, fingerprint)
         raise

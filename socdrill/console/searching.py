@@ -46,6 +46,10 @@ RANGES: dict[str, timedelta | None] = {
 DEFAULT_COLUMNS = ("product", "category", "raw")
 SECRET_FIELDS = frozenset({"exercise"})
 MAX_SAVED = 100
+# Explicit bounds far outside any log (year 1, year 9999) would overflow the date
+# arithmetic of histogram buckets; the picker accepts these years.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2999, 12, 31, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,12 @@ class Window:
     end: datetime | None = None
 
     def bounds(self, now: datetime) -> tuple[datetime | None, datetime | None]:
+        for name, value in (("start", self.start), ("end", self.end)):
+            if value is not None and not EARLIEST <= value <= LATEST:
+                raise Invalid(
+                    f"the {name} must lie between {EARLIEST:%Y} and {LATEST:%Y}",
+                    {name: "out of range"},
+                )
         if self.start or self.end:
             if self.start and self.end and self.start >= self.end:
                 raise Invalid(

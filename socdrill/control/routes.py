@@ -95,7 +95,7 @@ def exercise_new() -> Response | str | tuple[Any, int]:
     tenants, teams = _plannable(me)
     directory = Path(current_app.config["SCENARIOS_DIR"])
     library = [path.name for path in scenario_files(directory)]
-    if request.method == "GET":
+    if request.method != "POST":
         return render_template(
             "control/exercise_new.html",
             tenants=tenants,

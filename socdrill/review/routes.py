@@ -46,7 +46,7 @@ def _never_cache(response: Response) -> Response:
 
 @bp.errorhandler(ConsoleError)
 def _refused(error: ConsoleError) -> Any:
-    if request.method == "GET":
+    if request.method != "POST":
         return render_template(
             "errors/error.html", status=error.status, message=error.message
         ), error.status

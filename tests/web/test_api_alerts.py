@@ -79,6 +79,29 @@ def test_a_retry_with_the_same_idempotency_key_has_one_effect(cworld, api_as):
     assert len(activities(cworld.a.exercise_id, "ack")) == 1
 
 
+def test_a_key_reused_for_another_request_is_a_conflict(cworld, api_as):
+    first, second = cworld.alert_ids["a"]
+    api = api_as("acme-analyst")
+    done = api.post("/api/v1/alerts/ack", {"alert_ids": [first]}, key="reuse-1")
+    assert done.status_code == 200
+    other = api.post("/api/v1/alerts/ack", {"alert_ids": [second]}, key="reuse-1")
+    assert other.status_code == 409
+    assert other.get_json()["error"]["code"] == "conflict"
+    assert "Idempotency-Key" in other.get_json()["error"]["fields"]
+    colleague = api_as("acme-analyst2").post(
+        "/api/v1/alerts/ack", {"alert_ids": [first]}, key="reuse-1"
+    )
+    assert colleague.status_code == 409
+    assert len(activities(cworld.a.exercise_id, "ack")) == 1
+
+
+def test_an_id_beyond_64_bits_is_invalid_input(cworld, api_as):
+    response = api_as("acme-analyst").post("/api/v1/alerts/ack", {"alert_ids": [2**64]})
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "invalid"
+    assert "body.alert_ids.0" in response.get_json()["error"]["fields"]
+
+
 def test_a_malformed_idempotency_key_is_refused(cworld, api_as):
     response = api_as("acme-analyst").post(
         "/api/v1/alerts/ack", {"alert_ids": cworld.alert_ids["a"]}, key="bad key!"

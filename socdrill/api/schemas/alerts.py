@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from socdrill.api.schemas.common import AlertIds, Input, Output, Reason, Title
+from socdrill.api.schemas.common import AlertIds, Id, Input, Output, Reason, Title
 from socdrill.models import AlertStatus, Verdict
 
 Level = Literal["informational", "low", "medium", "high", "critical"]
@@ -91,5 +91,5 @@ class EscalateBody(Input):
     """Escalate into an existing incident, or into a new one with ``title``."""
 
     alert_ids: AlertIds
-    incident_id: int | None = None
+    incident_id: Id | None = None
     title: Title | None = None

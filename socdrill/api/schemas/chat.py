@@ -6,12 +6,12 @@ from datetime import datetime
 
 from pydantic import Field
 
-from socdrill.api.schemas.common import ChatText, Input, Output
+from socdrill.api.schemas.common import MAX_INT, ChatText, Input, Output
 
 
 class ChatQuery(Input):
     team: str = Field("", max_length=80)
-    after_id: int = Field(0, ge=0)
+    after_id: int = Field(0, ge=0, le=MAX_INT)
 
 
 class ChatPost(Input):

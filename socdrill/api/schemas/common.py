@@ -38,7 +38,12 @@ TechniqueId = Annotated[
     StringConstraints(pattern=r"^[Tt]\d{4}(\.\d{3})?$", to_upper=True),
     Field(description="an ATT&CK technique id such as T1059.001"),
 ]
-AlertIds = Annotated[list[int], Field(min_length=1, max_length=200)]
+# Ids and counters are 64-bit signed integers in the stores: anything larger is
+# refused as invalid input (422) instead of overflowing the database driver.
+MAX_INT = 2**63 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_INT)]
+Version = Annotated[int, Field(ge=1, le=MAX_INT)]
+AlertIds = Annotated[list[Id], Field(min_length=1, max_length=200)]
 
 
 class ActionResult(Output):

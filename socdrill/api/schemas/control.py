@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from simulator import vocabulary
-from socdrill.api.schemas.common import ChatText, Input, Output
+from socdrill.api.schemas.common import MAX_INT, ChatText, Input, Output
 
 Channel = Literal[vocabulary.CRISIS_CHANNELS]  # type: ignore[valid-type]
 
@@ -111,7 +111,7 @@ class LiveOut(Output):
 
 
 class ActivityQuery(Input):
-    after_id: int = Field(0, ge=0)
+    after_id: int = Field(0, ge=0, le=MAX_INT)
     limit: int = Field(500, ge=1, le=5000)
 
 

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from socdrill.api.schemas.common import (
+    Id,
     Input,
     NoteText,
     Output,
@@ -16,6 +17,7 @@ from socdrill.api.schemas.common import (
     TechniqueId,
     Tier,
     Title,
+    Version,
 )
 from socdrill.models import IncidentStatus
 
@@ -33,15 +35,15 @@ class IncidentCreate(Input):
     title: Title
     tenant: str = Field("", max_length=40)
     severity: Tier = "P3"
-    alert_ids: list[int] = Field(default_factory=list, max_length=200)
-    event_ids: list[int] = Field(default_factory=list, max_length=500)
+    alert_ids: list[Id] = Field(default_factory=list, max_length=200)
+    event_ids: list[Id] = Field(default_factory=list, max_length=500)
     context: Section = ""
 
 
 class IncidentUpdate(Input):
     """Only the fields present change. ``version``: the one you loaded (optional)."""
 
-    version: int | None = Field(None, ge=1)
+    version: Version | None = None
     title: Title | None = None
     severity: Tier | None = None
     context: Section | None = None
@@ -53,9 +55,9 @@ class IncidentUpdate(Input):
     techniques: list[TechniqueId] | None = Field(None, max_length=100)
     iocs: list[str] | None = Field(None, max_length=200)
     assets: list[Asset] | None = Field(None, max_length=200)
-    alert_ids: list[int] | None = IdList
-    event_ids: list[int] | None = IdList
-    kb_article_ids: list[int] | None = Field(None, max_length=100)
+    alert_ids: list[Id] | None = IdList
+    event_ids: list[Id] | None = IdList
+    kb_article_ids: list[Id] | None = Field(None, max_length=100)
 
 
 class StatusBody(Input):

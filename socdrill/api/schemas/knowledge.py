@@ -8,7 +8,14 @@ from typing import Literal
 from pydantic import Field
 
 from simulator import vocabulary
-from socdrill.api.schemas.common import ArticleBody, Input, Output, TechniqueId, Title
+from socdrill.api.schemas.common import (
+    ArticleBody,
+    Input,
+    Output,
+    TechniqueId,
+    Title,
+    Version,
+)
 
 ScopeName = Literal[vocabulary.SCOPES]  # type: ignore[valid-type]
 
@@ -28,7 +35,7 @@ class ArticleCreate(Input):
 
 
 class ArticleUpdate(Input):
-    version: int | None = Field(None, ge=1)
+    version: Version | None = None
     title: Title | None = None
     body: ArticleBody | None = None
     scope: ScopeName | None = None

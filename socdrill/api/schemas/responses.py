@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from simulator import vocabulary
-from socdrill.api.schemas.common import Input, NoteText, Output
+from socdrill.api.schemas.common import Id, Input, NoteText, Output
 
 ActionName = Literal[tuple(vocabulary.RESPONSE_ACTIONS)]  # type: ignore[valid-type]
 
@@ -18,9 +18,9 @@ class ResponseSource(Input):
 
     action: ActionName
     target: str = Field(min_length=1, max_length=200)
-    alert_id: int | None = None
-    incident_id: int | None = None
-    event_id: int | None = None
+    alert_id: Id | None = None
+    incident_id: Id | None = None
+    event_id: Id | None = None
     tenant: str = Field("", max_length=40)
 
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, Field
 
-from socdrill.api.schemas.common import Input, Output
+from socdrill.api.schemas.common import Id, Input, Output
 
 Range = Literal["15m", "1h", "4h", "24h", "7d", "30d", "all"]
 Query = Field("", max_length=4000, description="Lucene syntax, e.g. EventID:4625")
@@ -110,4 +110,4 @@ class FindingBody(Input):
 
     tenant: str = Field("", max_length=40)
     value: str = Field(min_length=1, max_length=255)
-    event_id: int | None = None
+    event_id: Id | None = None
