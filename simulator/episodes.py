@@ -599,7 +599,7 @@ class Episodes:
                     "access",
                     {
                         "cs-method": "GET",
-                        "c-uri": "http://deb.debian.org/debian/dists/"
+                        "c-uri": "http://mirror.corp.example.org/debian/dists/"
                         "bookworm-updates/InRelease",
                         "c-ip": host.ip,
                         "c-useragent": "Debian APT-HTTP/1.3 (2.6.1)",

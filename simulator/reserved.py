@@ -49,7 +49,6 @@ WELL_KNOWN_DOMAINS = (
     "fonts.gstatic.com",
     "ocsp.digicert.com",
     "time.windows.com",
-    "deb.debian.org",
     "security.ubuntu.com",
     "s3.amazonaws.com",
     # AWS service endpoints as CloudTrail names them (eventSource, TLS host header).
