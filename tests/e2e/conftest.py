@@ -24,19 +24,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import IN_CI, ROOT
+from tests.conftest import ROOT
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = ROOT / "test-artifacts"
 PASSWORD = "correct horse battery staple"
 SECRET_KEY = "e2e-only-secret-key-0123456789abcdef"
@@ -49,30 +38,6 @@ document.addEventListener("securitypolicyviolation", function (e) {
 });
 """
 XSS_TEAM = "Blue <script>alert('team')</script> <img src=x onerror=alert(9)>"
-
-
-def _missing(reason: str) -> None:
-    if IN_CI:
-        pytest.fail(f"{reason} (CI=true: the browser tests must run)")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    """Debian's chromium, launched by Playwright (per module: a test that starts
-    Playwright itself must not find another sync instance running)."""
-    if not (CHROMIUM.exists() and os.access(CHROMIUM, os.X_OK)):
-        _missing("Debian's chromium is not installed (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("the playwright package is not installed (pip install playwright)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
 
 
 @dataclass

@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,42 +21,23 @@ from socdrill import create_app
 from socdrill.extensions import db
 from socdrill.models import Exercise
 from socdrill.review import records
-from tests.conftest import IN_CI
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, missing
 from tests.web.conftest import FAST_HASH, PASSWORD, World
 from tests.web.test_review_support import ReviewWorld
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def _missing(message: str) -> None:
-    """A missing browser or library fails in CI and skips elsewhere, with why."""
-    if IN_CI:
-        pytest.fail(message)
-    pytest.skip(message)
-
 
 def _browser_or_skip() -> None:
     if not CHROMIUM.exists():
-        _missing(f"{CHROMIUM} is missing: apt-get install -y chromium")
+        missing(f"{CHROMIUM} is missing: apt-get install -y chromium")
 
 
 def _module(name: str, package: str) -> Any:
     try:
         return importlib.import_module(name)
     except ImportError:
-        _missing(f"{name} is missing: pip install '{package}'")
+        missing(f"{name} is missing: pip install '{package}'")
 
 
 @pytest.fixture

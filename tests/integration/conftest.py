@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import IN_CI
+from tests.conftest import missing
 
 # Real PostgreSQL and Redis (tests/services.py); imported so the tests here see them.
 from tests.services import (  # noqa: F401
@@ -56,10 +56,7 @@ def find_rsyslogd() -> str:
     )
     if found:
         return found
-    reason = "rsyslogd is not installed (Debian package 'rsyslog')"
-    if IN_CI:
-        pytest.fail(f"{reason}; .ci/run must install it before the tests")
-    pytest.skip(f"{reason}: apt-get install -y rsyslog to run this test")
+    missing("rsyslogd is not installed: apt-get install -y rsyslog")
 
 
 def free_port(kind: int) -> int:

@@ -11,18 +11,13 @@ Content-Security-Policy violation.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
 
 from socdrill import rbac
 from socdrill.database import write_transaction
 from socdrill.extensions import db
 from socdrill.models import Exercise, Role, Team, Tenant, User
-from tests.conftest import IN_CI
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, WATCH_PAGE, Watched
+from tests.e2e.conftest import WATCH_PAGE, Watched
 from tests.security.conftest import build_security_world, concrete_routes, security_app
 from tests.web.conftest import PASSWORD
 from tests.web.test_realtime import Server
@@ -48,28 +43,6 @@ SECTIONS = ("context", "facts", "analysis", "conclusion", "remediation", "impact
 INJECTED = "iframe, svg[onload], img[onerror], details[ontoggle]"
 HTML_SKIP = ("api.", "api_docs.", "review_api.", "engine.", "static")
 EXPORTS = ("export",)
-
-
-def _missing(reason: str) -> None:
-    if IN_CI:
-        pytest.fail(f"{reason} (CI=true: the browser tests must run)")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not (CHROMIUM.exists() and os.access(CHROMIUM, os.X_OK)):
-        _missing("Debian's chromium is not installed (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("the playwright package is not installed")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
 
 
 def plant_corpus(app, world) -> None:
