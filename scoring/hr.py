@@ -28,6 +28,7 @@ FIELD_CLASSES: dict[str, str] = {
     "tes": "team",
     "flags": "team",
     "aar": "team",
+    "crisis": "team",
     "cohesion": "cohesion",
     "coverage": "coverage",
     "individual": "individual",

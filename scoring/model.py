@@ -20,6 +20,7 @@ __all__ = [
     "ACTIONS",
     "Activity",
     "Alert",
+    "CrisisMessage",
     "Exercise",
     "InjectEvidence",
     "KbArticle",
@@ -47,6 +48,7 @@ ACTIONS = frozenset(
         "kb_write",  # targets: article ids
         "chat",  # metadata only: targets = entity mentions, fields.mentions = people
         "hint",  # controller nudge: targets = stage ids (the stage becomes assisted)
+        "crisis_reply",  # answer to a crisis message (targets: [inject id])
     }
 )
 VERDICTS = {"tp": True, "escalated": True, "fp": False, "benign": False}
@@ -144,6 +146,19 @@ class Alert:
 
 
 @dataclass(frozen=True, slots=True)
+class CrisisMessage:
+    """A crisis inject as the team saw it: shown at ``shown_at`` (wall seconds; None
+    while control still holds it) with the reply time the scenario expects
+    (``reply_within``, operational seconds, never scaled by the speed factor)."""
+
+    id: str
+    channel: str
+    sender: str
+    shown_at: float | None
+    reply_within: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Activity:
     """One row of the append-only activity log (metadata only; chat text never)."""
 
@@ -214,3 +229,4 @@ class Exercise:
     team_history: TeamHistory | None = None
     kb_articles: tuple[KbArticle, ...] = ()
     par_runs: tuple[float, ...] = ()
+    crisis: tuple[CrisisMessage, ...] = ()

@@ -14,6 +14,7 @@ from typing import Any
 from scoring.cohesion import cohesion_index
 from scoring.cohesion_log import measure
 from scoring.context import Context, prepare
+from scoring.crisis import crisis_communication, crisis_findings
 from scoring.curves import curve_points
 from scoring.damage import damage_prevented, stage_executed
 from scoring.kpis import kpis
@@ -162,6 +163,12 @@ def score_exercise(
     tes = team_score(components, settings)
     tes.update(tes_relative(tes["tes"], exercise.par_runs, settings))  # type: ignore[arg-type]
 
+    crisis = crisis_communication(ctx)
+    aar = after_action(ctx, timings, components, details)
+    aar["areas_for_improvement"] += [  # type: ignore[operator]
+        {"component": "crisis", "score": crisis["score"], "finding": finding}
+        for finding in crisis_findings(crisis)
+    ]
     tickets = reporting.incident_tickets()
     opportunities = collect_opportunities(ctx, timings, ledger, book, tickets)
     states, record = apply_opportunities(skill_states or {}, opportunities, settings)
@@ -212,7 +219,8 @@ def score_exercise(
             "proactive": [s for s, t in timings.items() if t.scored and t.proactive],
             "assisted": [s for s, t in timings.items() if t.assisted],
         },
-        "aar": after_action(ctx, timings, components, details),
+        "aar": aar,
+        "crisis": crisis,
         "cohesion": cohesion,
         "coverage": coverage(states, shifts, scopes, ended, settings)
         if shifts

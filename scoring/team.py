@@ -21,6 +21,7 @@ COMPONENT_LABELS = {
     "triage": "triage accuracy",
     "response": "response correctness",
     "report": "investigation and reporting",
+    "crisis": "crisis communication (beside TES)",
 }
 ACTION_NOUNS = {
     "isolate_host": "isolation",

@@ -169,3 +169,21 @@ def validate_exercise(exercise: Exercise, settings: Settings) -> None:
                 )
     for value in exercise.par_runs:
         _finite(value, "par_runs")
+    _validate_crisis(exercise)
+
+
+def _validate_crisis(exercise: Exercise) -> None:
+    seen: set[str] = set()
+    for i, message in enumerate(exercise.crisis):
+        path = f"crisis[{i}]"
+        if not message.id:
+            raise ScoringInputError(f"{path}.id", "a crisis message needs an id")
+        if message.id in seen:
+            raise ScoringInputError(f"{path}.id", f"duplicate message {message.id!r}")
+        seen.add(message.id)
+        if message.shown_at is not None:
+            _finite(message.shown_at, f"{path}.shown_at")
+        if message.reply_within is not None:
+            _finite(message.reply_within, f"{path}.reply_within")
+            if message.reply_within <= 0:
+                raise ScoringInputError(f"{path}.reply_within", "must be positive")

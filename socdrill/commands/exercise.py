@@ -63,7 +63,14 @@ def sweep() -> None:
     "--respond",
     "respond_file",
     type=click.Path(exists=True, dir_okay=False),
-    help="YAML list of responses, e.g. '- {at: 20m, isolate_host: victim_ws}'.",
+    help="YAML script of the team: response actions such as "
+    "'- {at: 20m, isolate_host: victim_ws}' and acknowledgements, verdicts, ticket "
+    "fields, reports and crisis replies (see docs/engine.md).",
+)
+@click.option(
+    "--score",
+    is_flag=True,
+    help="Add the score profile the script's actions would earn.",
 )
 @click.option(
     "--org-size",
@@ -76,14 +83,16 @@ def dry_run(
     scenario_file: str,
     seed: int,
     respond_file: str | None,
+    score: bool,
     org_size: str,
     as_json: bool,
 ) -> None:
     """Play a scenario at full speed into a scratch SIEM, with detection.
 
     Prints per stage whether it fired, was prevented or switched to its fallback,
-    its events and the alerts they raised.
+    its events and the alerts they raised; with --score, the team score profile of
+    the scripted actions.
     """
     from socdrill.engine.dry_run_cli import run_dry_run
 
-    run_dry_run(scenario_file, seed, respond_file, org_size, as_json)
+    run_dry_run(scenario_file, seed, respond_file, org_size, as_json, score=score)

@@ -8,50 +8,62 @@ private in-memory event store of a scratch tenant, and streaming detection runs
 with the bundled rule pack. The report says, per stage, whether it fired, was
 prevented or switched to its fallback, how many events it wrote and which alerts
 they raised, next to the detections the scenario expects.
+
+The script (:mod:`socdrill.engine.dry_run_script`) may also hold team actions —
+acknowledgements, verdicts, ticket fields, reports, hunting findings, crisis
+replies — and with ``score=True`` the report carries the score profile those actions
+would earn (:mod:`socdrill.engine.dry_run_score`).
 """
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import yaml
-
+from scoring import InjectEvidence, ScoringInputError
 from siem import alerts as siem_alerts
 from siem.detector import Detector
 from siem.sigma import LoadedRule
 from siem.store import EventStore
-from simulator import vocabulary
 from simulator.environment import Organisation
 from simulator.events import parse_iso
 from simulator.responses import ResponseError
 from simulator.scenario import Scenario
-from simulator.scenario.durations import DurationError, parse_duration
-from simulator.scenario.problems import did_you_mean
+from socdrill.engine import dry_run_score
+from socdrill.engine.dry_run_score import DryAlert
+from socdrill.engine.dry_run_script import (
+    MAX_SCRIPT_BYTES,
+    MAX_STEPS,
+    DryRunError,
+    Script,
+    ScriptedResponse,
+    parse_script,
+    parse_script_text,
+    responses_only,
+)
 from socdrill.engine.play import AppliedResponse, Play
 from socdrill.engine.runtime import plain_bindings
+
+__all__ = [
+    "DryRunError",
+    "DryRunReport",
+    "Script",
+    "ScriptedResponse",
+    "StageReport",
+    "dry_run",
+    "parse_respond",
+    "parse_respond_text",
+]
 
 SCRATCH_TENANT = "dry-run"
 SCRATCH_EXERCISE = "dry-run"
 DEFAULT_START = "2026-03-02T08:00:00Z"
-MAX_RESPONSES = 200
-MAX_RESPOND_BYTES = 64 * 1024
-
-
-class DryRunError(ValueError):
-    """The dry run cannot start as asked; the message says what to change."""
-
-
-@dataclass(frozen=True, slots=True)
-class ScriptedResponse:
-    """A response action at a scenario offset; ``target`` is a role or a value."""
-
-    at: float
-    action: str
-    target: str
+# Older names, kept for callers that parse a bare list of responses.
+MAX_RESPONSES = MAX_STEPS
+MAX_RESPOND_BYTES = MAX_SCRIPT_BYTES
 
 
 @dataclass
@@ -81,60 +93,21 @@ class DryRunReport:
     events: int
     alerts: int
     noise_alerts: list[str]
+    score: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def parse_respond(document: Any, *, source: str = "respond") -> list[ScriptedResponse]:
-    """Scripted responses from parsed YAML/JSON: a list of ``{at, <action>: target}``.
-
-    Example: ``[{at: 20m, isolate_host: victim_ws}, {at: 25m, block_ip: c2}]``.
-    """
-    if document is None:
-        return []
-    if not isinstance(document, list):
-        raise DryRunError(f"{source}: expected a list of {{at: ..., action: target}}")
-    if len(document) > MAX_RESPONSES:
-        raise DryRunError(f"{source}: at most {MAX_RESPONSES} response actions")
-    found = []
-    for index, item in enumerate(document):
-        where = f"{source}[{index}]"
-        if not isinstance(item, dict):
-            raise DryRunError(f"{where}: expected a mapping like {{at: 20m, ...}}")
-        if "at" not in item:
-            raise DryRunError(
-                f"{where}: 'at' (a scenario offset such as 20m) is missing"
-            )
-        try:
-            at = parse_duration(item["at"])
-        except DurationError as error:
-            raise DryRunError(f"{where}.at: {error}") from None
-        actions = [key for key in item if key != "at"]
-        if len(actions) != 1:
-            raise DryRunError(f"{where}: give exactly one action besides 'at'")
-        action = str(actions[0])
-        if action not in vocabulary.RESPONSE_ACTIONS:
-            raise DryRunError(
-                f"{where}: unknown response action {action!r}"
-                f"{did_you_mean(action, vocabulary.RESPONSE_ACTIONS)}"
-            )
-        target = item[actions[0]]
-        if not isinstance(target, str) or not target.strip():
-            raise DryRunError(f"{where}.{action}: name a role or a value")
-        found.append(ScriptedResponse(at, action, target.strip()))
-    return sorted(found, key=lambda r: r.at)
+def parse_respond(document: Any, *, source: str = "respond") -> Script:
+    """The script of a dry run from parsed YAML/JSON; see
+    :func:`socdrill.engine.dry_run_script.parse_script`."""
+    return parse_script(document, source=source)
 
 
-def parse_respond_text(text: str, *, source: str = "respond") -> list[ScriptedResponse]:
+def parse_respond_text(text: str, *, source: str = "respond") -> Script:
     """:func:`parse_respond` for YAML text (a file's content)."""
-    if len(text.encode()) > MAX_RESPOND_BYTES:
-        raise DryRunError(f"{source}: larger than {MAX_RESPOND_BYTES // 1024} KiB")
-    try:
-        document = yaml.safe_load(text)
-    except (yaml.YAMLError, RecursionError) as error:
-        raise DryRunError(f"{source}: not valid YAML ({error})") from None
-    return parse_respond(document, source=source)
+    return parse_script_text(text, source=source)
 
 
 def dry_run(
@@ -142,15 +115,18 @@ def dry_run(
     org: Organisation,
     seed: int,
     rules: Sequence[LoadedRule],
-    responses: Sequence[ScriptedResponse] = (),
+    script: Script | Sequence[ScriptedResponse] = (),
     *,
     start: str = DEFAULT_START,
+    score: bool = False,
 ) -> DryRunReport:
-    """Play ``scenario`` to its end into a scratch store and report every stage."""
+    """Play ``scenario`` to its end into a scratch store and report every stage;
+    with ``score``, add the profile the script's team actions would earn."""
+    script = responses_only(script)
     origin = parse_iso(start)
     play = Play(scenario, org, seed, origin, uid_prefix="dry-")
     applied = []
-    for response in responses:
+    for response in script.responses:
         try:
             _, logs = play.apply(
                 AppliedResponse(response.action, response.target, origin + response.at)
@@ -158,7 +134,7 @@ def dry_run(
         except ResponseError as error:
             raise DryRunError(
                 f"response {response.action} {response.target} at "
-                f"{_offset(response.at)}: {error}"
+                f"{dry_run_score.offset(response.at)}: {error}"
             ) from None
         applied.append(
             {
@@ -174,7 +150,10 @@ def dry_run(
     play.advance(math.inf)
     store = EventStore.open("sqlite://")
     try:
-        return _ingest_and_report(scenario, seed, play, rules, store, applied, origin)
+        report = _ingest_and_report(scenario, seed, play, rules, store, applied, origin)
+        if score:
+            report.score = _score(scenario, seed, play, store, script, origin, rules)
+        return report
     finally:
         store.close()
 
@@ -199,8 +178,15 @@ def _ingest_and_report(
     detector = Detector(store, rules, name="dry-run")
     while detector.tick().events:
         pass
-    names = {rule.id: (rule.name or rule.title) for rule in rules}
-    by_stage, unlabelled, alert_count = _alerts_by_stage(store, names)
+    found = _alerts(store, rules)
+    by_stage: dict[str, set[str]] = defaultdict(set)
+    unlabelled: set[str] = set()
+    for alert in found:
+        if alert.stage is None:
+            unlabelled.add(alert.rule)
+    for stage, names in _stages_of_alerts(store, found).items():
+        by_stage[stage] |= names
+    alert_count = len(found)
     expected = {stage.id: list(stage.expect.detections) for stage in scenario.stages}
     stages = []
     for outcome in outcomes:
@@ -252,28 +238,77 @@ def _ingest_and_report(
     )
 
 
-def _alerts_by_stage(
-    store: EventStore, names: dict[str, str]
-) -> tuple[dict[str, set[str]], set[str], int]:
-    """Rule names per stage (from the labels of each alert's events), the rules
-    that fired on unlabelled events, and the number of alerts."""
-    by_stage: dict[str, set[str]] = defaultdict(set)
-    unlabelled: set[str] = set()
+def _alerts(store: EventStore, rules: Sequence[LoadedRule]) -> list[DryAlert]:
+    """Every alert of the scratch store with its rule and the stage most of its
+    labelled events belong to (None: raised on unlabelled events only)."""
+    names = {rule.id: (rule.name or rule.title) for rule in rules}
     with store.connect() as conn:
         found = siem_alerts.list_alerts(conn, limit=100_000)
-        ids = [alert.id for alert in found]
-        members = siem_alerts.alert_event_ids(conn, ids) if ids else {}
+        members = (
+            siem_alerts.alert_event_ids(conn, [a.id for a in found]) if found else {}
+        )
         labels = dict(conn.exec_driver_sql("SELECT event_id, stage FROM labels").all())
+    out = []
     for alert in found:
-        name = names.get(alert.rule_id, alert.rule_title)
-        stages = {labels[e] for e in members.get(alert.id, []) if e in labels}
-        for stage in stages:
-            by_stage[stage].add(name)
-        if not stages:
-            unlabelled.add(name)
-    return by_stage, unlabelled, len(found)
+        stages = Counter(labels[e] for e in members.get(alert.id, []) if e in labels)
+        out.append(
+            DryAlert(
+                id=alert.id,
+                rule_id=alert.rule_id,
+                rule=names.get(alert.rule_id, alert.rule_title),
+                title=alert.rule_title,
+                raised_at=parse_iso(alert.first_ts),
+                stage=stages.most_common(1)[0][0] if stages else None,
+            )
+        )
+    return out
 
 
-def _offset(seconds: float) -> str:
-    minutes, rest = divmod(int(seconds), 60)
-    return f"+{minutes}m{rest:02d}s"
+def _stages_of_alerts(
+    store: EventStore, alerts: Sequence[DryAlert]
+) -> dict[str, set[str]]:
+    """Rule names per stage, from the labels of every event of each alert."""
+    by_stage: dict[str, set[str]] = defaultdict(set)
+    rule_of = {alert.id: alert.rule for alert in alerts}
+    with store.connect() as conn:
+        members = siem_alerts.alert_event_ids(conn, list(rule_of)) if rule_of else {}
+        labels = dict(conn.exec_driver_sql("SELECT event_id, stage FROM labels").all())
+    for alert_id, events in members.items():
+        for event_id in events:
+            if event_id in labels:
+                by_stage[labels[event_id]].add(rule_of[alert_id])
+    return by_stage
+
+
+def _score(
+    scenario: Scenario,
+    seed: int,
+    play: Play,
+    store: EventStore,
+    script: Script,
+    origin: float,
+    rules: Sequence[LoadedRule],
+) -> dict[str, Any]:
+    outcomes = play.outcomes()
+    fired = [o.stage for o in outcomes if o.status == "fired"]
+    evidence = [
+        InjectEvidence(label.stage, event.ts)
+        for event, label in play.stage_events(fired, -math.inf, math.inf)
+        if label.malicious
+    ]
+    exercise = dry_run_score.scorer_input(
+        scenario,
+        seed,
+        origin,
+        outcomes,
+        evidence,
+        _alerts(store, rules),
+        play.timeline.injects(),
+        plain_bindings(play.bindings),
+        script.responses,
+        script.actions,
+    )
+    try:
+        return dry_run_score.score(exercise)
+    except ScoringInputError as error:
+        raise DryRunError(f"the script cannot be scored: {error}") from None

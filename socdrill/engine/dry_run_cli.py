@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -14,6 +15,7 @@ from simulator.scenario.durations import format_duration
 from socdrill.engine.dry_run import (
     DryRunError,
     DryRunReport,
+    Script,
     dry_run,
     parse_respond_text,
 )
@@ -25,6 +27,8 @@ def run_dry_run(
     respond_file: str | None,
     org_size: str,
     as_json: bool,
+    *,
+    score: bool = False,
 ) -> None:
     """Load, play and print; every bad input is a clear error and exit status 1."""
     from simulator.environment import Organisation
@@ -38,15 +42,15 @@ def run_dry_run(
             click.echo(str(problem), err=True)
         raise SystemExit(1) from None
     try:
-        responses = (
+        script = (
             parse_respond_text(
                 Path(respond_file).read_text(encoding="utf-8"), source=respond_file
             )
             if respond_file
-            else []
+            else Script()
         )
         report = dry_run(scenario, Organisation.build(seed, org_size), seed, rules,
-                         responses)  # fmt: skip
+                         script, score=score)  # fmt: skip
     except (DryRunError, BindingError, UnicodeDecodeError) as error:
         raise click.ClickException(str(error)) from None
     if as_json:
@@ -93,3 +97,58 @@ def print_report(report: DryRunReport) -> None:
         click.echo(
             f"rules that fired on unlabelled events: {', '.join(report.noise_alerts)}"
         )
+    if report.score is not None:
+        print_score(report.score)
+
+
+def _minutes(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds / 60:.1f} min"
+
+
+def _value(value: object) -> str:
+    return f"{value:.3f}" if isinstance(value, int | float) else "n/a"
+
+
+def print_score(profile: dict[str, Any]) -> None:
+    """The score profile: TES and its components, stages, triage, response, crisis."""
+    click.echo("")
+    click.echo(
+        f"score profile (scoring spec {profile['document']['scoring_spec_version']})"
+    )
+    click.echo(f"  team exercise score (TES): {_value(profile['tes'])}")
+    for name, value in profile["components"].items():
+        click.echo(f"  {name:<18} {_value(value)}")
+    for stage in profile["stages"]:
+        detected = "detected" if stage["detected"] else "not detected"
+        click.echo(
+            f"  stage {stage['stage']} ({stage['tier']}, {stage['status']}): "
+            f"{detected}; ack {_minutes(stage['tta'])}, detect "
+            f"{_minutes(stage['ttd'])}, contain {_minutes(stage['ttc'])}; "
+            f"time score {_value(stage['time_score'])}"
+        )
+    triage = profile["triage"]
+    click.echo(
+        f"  triage: {triage['attack_alerts']} attack and {triage['benign_alerts']} "
+        f"benign alerts; {triage['fn']} attack closed as benign, {triage['fp']} "
+        f"benign escalated, {triage['unhandled_attack']} attack and "
+        f"{triage['unhandled_benign']} benign unhandled"
+    )
+    response = profile["response"]
+    click.echo(
+        f"  response: {response['done_correct']} of {response['required']} required "
+        f"actions; collateral: "
+        + (
+            ", ".join(f"{c['action']} {c['target']}" for c in response["collateral"])
+            or "none"
+        )
+    )
+    crisis = profile["crisis"]
+    click.echo(
+        f"  crisis messages: {crisis['answered']} of {crisis['shown']} answered, "
+        f"{crisis['within_target']} of {crisis['judged']} within target"
+    )
+    escalate = profile["flags"].get("immediate_escalation") or []
+    if escalate:
+        click.echo(f"  immediate escalation: {', '.join(map(str, escalate))}")
+    for finding in profile["areas_for_improvement"]:
+        click.echo(f"  to improve: {finding}")

@@ -63,6 +63,9 @@ def dry_run_view() -> Any:
     seed = body.get("seed", 1)
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < MAX_SEED:
         return _bad("seed must be a whole number between 0 and 2^63 - 1")
+    score = body.get("score", False)
+    if not isinstance(score, bool):
+        return _bad("score must be true or false")
     try:
         responses = parse_respond(body.get("respond"), source="respond")
     except DryRunError as error:
@@ -86,7 +89,7 @@ def dry_run_view() -> Any:
             org = Organisation.build(seed, str(body.get("org_size") or "small"))
         else:
             return _bad("give scenario_id (from the library) or exercise_id")
-        report = dry_run(scenario, org, seed, rule_pack(), responses)
+        report = dry_run(scenario, org, seed, rule_pack(), responses, score=score)
     except ScenarioError as error:
         return _bad(f"the scenario is not valid: {error.problems[0]}", 422)
     except (DryRunError, PlayError, BindingError) as error:

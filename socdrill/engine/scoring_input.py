@@ -14,7 +14,9 @@ Mapping rules:
 - an alert belongs to the stage most of its labelled events belong to, and was
   raised when the engine announced it to control (else when its first event
   happened, through the clock);
-- activity rows whose kind the scorer does not know (a crisis reply) are left out;
+- a crisis message was shown when it was delivered, or when control released it
+  (held messages of an unannounced drill); replies are activity rows;
+- activity rows whose kind the scorer does not know are left out;
 - team members are the people of the exercised team with an analyst job.
 """
 
@@ -33,6 +35,7 @@ from scoring import (
 )
 from scoring import (
     ClockSegment,
+    CrisisMessage,
     ExerciseClock,
     InjectEvidence,
     Precondition,
@@ -54,6 +57,7 @@ from socdrill.exercise.clock import clock_for
 from socdrill.extensions import db
 from socdrill.models import (
     Activity,
+    CrisisDelivery,
     EngineRuntime,
     Exercise,
     ExerciseClockSegment,
@@ -114,7 +118,7 @@ def scoring_exercise(exercise: Exercise, store: EventStore) -> ScoredExercise:
         ).all()
     )
     stages = tuple(
-        _stage(scenario, stage, bindings, outcomes) for stage in scenario.stages
+        scored_stage(scenario, stage, bindings, outcomes) for stage in scenario.stages
     )
     evidence, alerts = _siem(exercise, store, clock)
     return ScoredExercise(
@@ -126,9 +130,31 @@ def scoring_exercise(exercise: Exercise, store: EventStore) -> ScoredExercise:
         alerts=alerts,
         activity=_activity(exercise),
         announced=exercise.announced,
-        technique_tactics=_tactics(scenario),
+        technique_tactics=scenario_tactics(scenario),
         team=_team(exercise),
+        crisis=_crisis(exercise.id),
     )
+
+
+def _crisis(exercise_id: int) -> tuple[CrisisMessage, ...]:
+    rows = db.session.scalars(
+        sa.select(CrisisDelivery)
+        .where(CrisisDelivery.exercise_id == exercise_id)
+        .order_by(CrisisDelivery.due_scenario_seconds, CrisisDelivery.id)
+    ).all()
+    messages = []
+    for row in rows:
+        shown = row.released_at if row.held else row.delivered_at
+        messages.append(
+            CrisisMessage(
+                id=row.inject_id,
+                channel=row.channel,
+                sender=row.sender,
+                shown_at=shown.timestamp() if shown is not None else None,
+                reply_within=row.reply_within_seconds,
+            )
+        )
+    return tuple(messages)
 
 
 def _clock(exercise: Exercise, runtime: EngineRuntime | None) -> ExerciseClock:
@@ -155,12 +181,14 @@ def _clock(exercise: Exercise, runtime: EngineRuntime | None) -> ExerciseClock:
     return ExerciseClock(segments, ended_at=ended, scenario_origin=origin)
 
 
-def _stage(
+def scored_stage(
     scenario: Scenario,
     stage: Any,
     bindings: dict[str, str],
     outcomes: dict[str, str],
 ) -> Stage:
+    """The scorer's ground truth of ``stage``, its roles bound to their values, with
+    what the play recorded (``outcomes``: stage id → fired/prevented/...)."""
     roles = scenario.environment.roles
     entities, iocs = [], []
     for role in stage.entities:
@@ -286,7 +314,7 @@ def _activity(exercise: Exercise) -> list[ScoredActivity]:
     return out
 
 
-def _tactics(scenario: Scenario) -> dict[str, tuple[str, ...]]:
+def scenario_tactics(scenario: Scenario) -> dict[str, tuple[str, ...]]:
     table = catalogue()
     found = {}
     for stage in scenario.stages:

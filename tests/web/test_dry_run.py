@@ -75,7 +75,7 @@ def test_a_blocked_domain_sends_the_attacker_to_the_fallback(app, tmp_path):
         ("isolate_host: victim_ws\n", "expected a list"),
         ("- {isolate_host: victim_ws}\n", "'at'"),
         ("- {at: soon, isolate_host: victim_ws}\n", "respond.yml[0].at"),
-        ("- {at: 5m, isolate: victim_ws}\n", "unknown response action"),
+        ("- {at: 5m, isolate: victim_ws}\n", "unknown action 'isolate'"),
         ("- {at: 5m, isolate_host: victim_ws, block_ip: c2}\n", "exactly one action"),
         ("- {at: 5m, isolate_host: [a, b]}\n", "name a role or a value"),
         ("- {at: 5m, isolate_host: NO-SUCH-HOST}\n", "no host called"),

@@ -8,14 +8,17 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from scoring import score_exercise
 from socdrill.engine.crisis import (
     CrisisError,
     inbox,
     record_crisis_reply,
     release_delivery,
 )
+from socdrill.engine.delivery import siem_store
+from socdrill.engine.scoring_input import scoring_exercise
 from socdrill.engine.ticker import Engine
-from socdrill.exercise import journal
+from socdrill.exercise import journal, lifecycle
 from socdrill.extensions import db
 from socdrill.models import (
     Activity,
@@ -133,3 +136,29 @@ def test_a_secret_drills_messages_wait_for_control(ctx):
     assert release_delivery(deliveries[0].id, drill.manager) is False
     assert [n["delivery_id"] for n in team_notices(drill.team_id)] == [deliveries[0].id]
     assert [d.id for d in inbox(exercise, drill.analyst)] == [deliveries[0].id]
+
+
+def test_replies_are_scored_against_each_message_target_beside_the_team_score(ctx):
+    drill = make_drill()
+    play_to_the_end(ctx, drill)
+    delivery = db.session.scalar(
+        sa.select(CrisisDelivery).where(CrisisDelivery.inject_id == "cfo-call")
+    )
+    replied_at = delivery.delivered_at + timedelta(minutes=5)
+    record_crisis_reply(
+        drill.exercise_id, delivery.id, drill.lead, "Restoring.", "c-9", now=replied_at
+    )
+    lifecycle.endex(drill.exercise_id, drill.manager, replied_at + timedelta(minutes=1))
+    exercise = db.session.get(Exercise, drill.exercise_id)
+    scored = scoring_exercise(exercise, siem_store(ctx))
+    assert {m.id for m in scored.crisis} == {
+        "helpdesk-tickets",
+        "cfo-call",
+        "journalist",
+        "dpa-question",
+    }
+    crisis = score_exercise(scored)["crisis"]
+    cfo = next(m for m in crisis["messages"] if m["id"] == "cfo-call")
+    assert cfo["response_time"] == pytest.approx(300, abs=1)
+    assert cfo["within_target"] is True  # five minutes against twenty
+    assert crisis["answered"] == 1 and crisis["shown"] == 4
