@@ -108,8 +108,13 @@ class Recorder:
         ticket: str | None = None,
         fields: dict[str, Any] | None = None,
         result: dict[str, Any] | None = None,
+        ticket_fields: dict[str, Any] | None = None,
     ) -> Activity | None:
-        """Append one activity row; nothing outside an exercise (nothing to score)."""
+        """Append one activity row; nothing outside an exercise (nothing to score).
+
+        ``ticket_fields`` are the ticket fields the same action set (escalating
+        alerts opens or extends a ticket): the scorer reads them as a ticket update.
+        """
         if kind not in ACTIONS:
             raise ValueError(f"{kind!r} is not in the scorer's action vocabulary")
         if exercise is None:
@@ -133,6 +138,7 @@ class Recorder:
                 "fields": fields or {},
                 "result": result or {},
                 "request": self.fingerprint,
+                **({"ticket_fields": ticket_fields} if ticket_fields else {}),
             },
             idempotency_key=self.key,
         )

@@ -267,12 +267,14 @@ def create(recorder: Recorder, new: NewIncident) -> Done:
         f"from alert(s) {', '.join(str(v.alert.id) for v in views)}" if views else ""
     )
     _entry(incident, actor, "created", f"Incident opened {origin}".strip())
+    changed = ["severity", *(new.sections or {}).keys()]
+    if new.event_ids:
+        changed.append("event_ids")
     if views:
-        triage.mark_escalated(recorder, views, incident)
+        triage.mark_escalated(
+            recorder, views, incident, scorer_fields(incident, [*changed, "alert_ids"])
+        )
     else:
-        changed = ["severity", *(new.sections or {}).keys()]
-        if new.event_ids:
-            changed.append("event_ids")
         recorder.record(
             exercise,
             "ticket_update",
@@ -317,7 +319,9 @@ def escalate(
     _entry(
         incident, actor, "alerts", f"Alert(s) {', '.join(map(str, alert_ids))} linked"
     )
-    triage.mark_escalated(recorder, views, incident)
+    triage.mark_escalated(
+        recorder, views, incident, scorer_fields(incident, ["alert_ids"])
+    )
     return Done(
         f"{len(views)} alert(s) escalated into {incident.reference}",
         {"incident_id": incident.id, "reference": incident.reference},

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -240,6 +241,7 @@ def _record_per_exercise(
     kind: str,
     fields: dict[str, object],
     ticket: str | None = None,
+    ticket_fields: dict[str, Any] | None = None,
 ) -> None:
     statuses = {"ack": AlertStatus.ACKNOWLEDGED, "verdict": AlertStatus.CLOSED}
     verdict = fields.get("verdict")
@@ -254,6 +256,7 @@ def _record_per_exercise(
             target_type="alert",
             ticket=ticket,
             fields=fields,
+            ticket_fields=ticket_fields,
         )
 
 
@@ -325,9 +328,13 @@ def close(
 
 
 def mark_escalated(
-    recorder: Recorder, views: Sequence[AlertView], incident: Incident
+    recorder: Recorder,
+    views: Sequence[AlertView],
+    incident: Incident,
+    ticket_fields: dict[str, Any] | None = None,
 ) -> None:
-    """Link alerts to ``incident`` and record the escalation verdict."""
+    """Link alerts to ``incident`` and record the escalation verdict, with the
+    ticket fields the escalation set (``ticket_fields``)."""
     now = utcnow()
     for view in views:
         row = _triage_row(view.alert)
@@ -343,4 +350,5 @@ def mark_escalated(
         "verdict",
         {"verdict": "escalated"},
         ticket=incident.reference,
+        ticket_fields=ticket_fields,
     )

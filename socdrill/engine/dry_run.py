@@ -307,6 +307,7 @@ def _score(
         plain_bindings(play.bindings),
         script.responses,
         script.actions,
+        play.org.to_dict(),
     )
     try:
         return dry_run_score.score(exercise)

@@ -36,7 +36,11 @@ from socdrill.engine.dry_run_script import (
     ScriptedAction,
     ScriptedResponse,
 )
-from socdrill.engine.scoring_input import scenario_tactics, scored_stage
+from socdrill.engine.scoring_input import (
+    critical_assets,
+    scored_stage,
+    technique_tactics,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +205,7 @@ def scorer_input(
     bindings: Mapping[str, str],
     responses: Sequence[ScriptedResponse],
     actions: Sequence[ScriptedAction],
+    organisation: dict[str, Any],
 ) -> Exercise:
     """The scorer's view of a dry run with its scripted team."""
     end = origin + float(scenario.duration)
@@ -230,7 +235,8 @@ def scorer_input(
         evidence=evidence,
         alerts=[Alert(str(a.id), a.raised_at, a.stage) for a in alerts],
         activity=activity,
-        technique_tactics=scenario_tactics(scenario),
+        technique_tactics=technique_tactics(),
+        critical_assets=critical_assets(organisation),
         crisis=tuple(
             CrisisMessage(i.id, i.channel, i.sender, i.due, i.reply_within)
             for i in injects

@@ -90,6 +90,7 @@ JOB_ROLES = {
     Job.L3_RESPONSE: "L3",
     Job.LEAD: "lead",
 }
+CRITICAL_ROLES = frozenset({"dc", "erp", "ot", "scada"})
 EXECUTED = {"fired": True, "prevented": False, "fallback": False, "missed": False}
 
 
@@ -128,9 +129,10 @@ def scoring_exercise(exercise: Exercise, store: EventStore) -> ScoredExercise:
         stages=stages,
         evidence=evidence,
         alerts=alerts,
-        activity=_activity(exercise),
+        activity=scored_activity(exercise),
         announced=exercise.announced,
-        technique_tactics=scenario_tactics(scenario),
+        technique_tactics=technique_tactics(),
+        critical_assets=critical_assets(runtime.organisation if runtime else {}),
         team=_team(exercise),
         crisis=_crisis(exercise.id),
     )
@@ -205,6 +207,7 @@ def scored_stage(
     sensors = Counter(SENSOR_SCOPES.get(event.sensor) for event in stage.events)
     sensors.pop(None, None)
     scope = sensors.most_common(1)[0][0] if sensors else scenario.scopes[0]
+    minutes = float(stage.duration or 0.0) / 60.0
     return Stage(
         id=stage.id,
         techniques=techniques,
@@ -221,7 +224,10 @@ def scored_stage(
             Precondition(condition, bindings.get(role, role))
             for condition, role in stage.conditions()
         ),
-        damage=float(stage.damage),
+        # A stage with a duration (encryption, exfiltration) does its damage over
+        # that time: the scenario's figure is the total if it runs to the end.
+        damage=0.0 if minutes else float(stage.damage),
+        damage_rate=float(stage.damage) / minutes if minutes else 0.0,
         duration=float(stage.duration or 0.0),
         difficulty=scenario.difficulty,
         executed=EXECUTED.get(outcomes.get(stage.id, "")),
@@ -290,7 +296,7 @@ def _raised_at(exercise_id: int) -> dict[int, float]:
     return found
 
 
-def _activity(exercise: Exercise) -> list[ScoredActivity]:
+def scored_activity(exercise: Exercise) -> list[ScoredActivity]:
     rows = db.session.execute(
         sa.select(Activity, User.username)
         .outerjoin(User, User.id == Activity.actor_id)
@@ -301,28 +307,48 @@ def _activity(exercise: Exercise) -> list[ScoredActivity]:
     for row, username in rows:
         payload = row.payload or {}
         targets = payload.get("targets") or ([row.target_id] if row.target_id else [])
+        actor = username or f"user-{row.actor_id or 'system'}"
+        ticket = payload.get("ticket")
         out.append(
             ScoredActivity(
-                actor=username or f"user-{row.actor_id or 'system'}",
+                actor=actor,
                 action=row.kind,
                 at=row.at.timestamp(),
                 targets=tuple(str(t) for t in targets),
-                ticket=payload.get("ticket"),
+                ticket=ticket,
                 fields=dict(payload.get("fields") or {}),
             )
         )
+        opened = payload.get("ticket_fields")
+        if opened and ticket:
+            # Escalating alerts opened or extended the ticket in the same action.
+            out.append(
+                ScoredActivity(
+                    actor=actor,
+                    action="ticket_update",
+                    at=row.at.timestamp(),
+                    ticket=ticket,
+                    fields=dict(opened),
+                )
+            )
     return out
 
 
-def scenario_tactics(scenario: Scenario) -> dict[str, tuple[str, ...]]:
-    table = catalogue()
-    found = {}
-    for stage in scenario.stages:
-        for technique in stage.technique:
-            known = table.get(technique)
-            if known is not None:
-                found[technique] = known.tactics
-    return found
+def technique_tactics() -> dict[str, tuple[str, ...]]:
+    """Tactics of every ATT&CK technique, so that a reported technique outside the
+    scenario still earns half credit when it shares a tactic with a true one (B4.4).
+    """
+    return {tid: known.tactics for tid, known in catalogue().techniques.items()}
+
+
+def critical_assets(organisation: dict[str, Any]) -> frozenset[str]:
+    """Hosts whose isolation stops the business (B4.5 charges 0.2, not 0.05): the
+    domain controllers, and ERP or OT hosts where an organisation has them."""
+    return frozenset(
+        str(host["name"])
+        for host in organisation.get("hosts") or []
+        if host.get("kind") == "domain_controller" or host.get("role") in CRITICAL_ROLES
+    )
 
 
 def _team(exercise: Exercise) -> tuple[TeamMember, ...]:

@@ -272,6 +272,44 @@ def damage_table(document: Mapping[str, Any]) -> Table:
     )
 
 
+def crisis_table(document: Mapping[str, Any]) -> Table:
+    """Crisis messages: shown, first reply and response time against the target
+    (reported beside TES, never inside it)."""
+    crisis = document.get("crisis") or {}
+    rows = [
+        {
+            "message": message["id"],
+            "from": message.get("from"),
+            "channel": message.get("channel"),
+            "shown_min": minutes(message.get("t_shown")),
+            "reply_min": minutes(message.get("response_time")),
+            "target_min": minutes(message.get("reply_within")),
+            "within": message.get("within_target"),
+            "score": rounded(message.get("score")),
+        }
+        for message in crisis.get("messages") or []
+    ]
+    rows += [
+        {"message": held, "from": "", "channel": "not shown (held by control)"}
+        for held in crisis.get("not_shown") or []
+    ]
+    return Table(
+        "crisis",
+        "Crisis communication (beside TES)",
+        [
+            ("message", "Message"),
+            ("from", "From"),
+            ("channel", "Channel"),
+            ("shown_min", "Shown (min)"),
+            ("reply_min", "Answered after (min)"),
+            ("target_min", "Target (min)"),
+            ("within", "Within target"),
+            ("score", "Time score"),
+        ],
+        rows,
+    )
+
+
 def _missed_rows(document: Mapping[str, Any]) -> Iterable[dict[str, str]]:
     details = document.get("details") or {}
     for stage in document.get("stages") or []:

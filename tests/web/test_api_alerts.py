@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from socdrill.engine.scoring_input import scored_activity
 from socdrill.extensions import db
-from socdrill.models import AlertStatus, AlertTriage, Role
+from socdrill.models import AlertStatus, AlertTriage, Exercise, Role
 from tests.web import test_console_support as support
 from tests.web.conftest import make_user, row_counts
 from tests.web.test_console_support import activities, raise_alerts
@@ -207,6 +208,18 @@ def test_escalating_opens_an_incident_and_marks_the_alerts(cworld, api_as):
         ("verdict", {"verdict": "escalated"})
     ]
     assert rows[0].payload["ticket"] == data["reference"]
+    # The ticket the escalation opened is scored from its first moment.
+    assert rows[0].payload["ticket_fields"] == {
+        "severity": "P3",
+        "alerts": [str(i) for i in ids],
+        "timeline": [str(i) for i in ids],
+    }
+    exercise = db.session.get(Exercise, cworld.a.exercise_id)
+    scored = [(a.action, a.ticket, dict(a.fields)) for a in scored_activity(exercise)]
+    assert scored == [
+        ("verdict", data["reference"], {"verdict": "escalated"}),
+        ("ticket_update", data["reference"], rows[0].payload["ticket_fields"]),
+    ]
 
 
 def test_escalating_into_an_existing_incident_links_the_alert(cworld, api_as):
@@ -222,6 +235,8 @@ def test_escalating_into_an_existing_incident_links_the_alert(cworld, api_as):
     assert response.status_code == 200
     incident = api.get(f"/api/v1/incidents/{opened['incident_id']}").get_json()
     assert incident["alert_ids"] == [first, second]
+    linked = activities(cworld.a.exercise_id)[-1]
+    assert linked.payload["ticket_fields"]["alerts"] == [str(first), str(second)]
     again = api.post(
         "/api/v1/alerts/escalate",
         {"alert_ids": [second], "incident_id": opened["incident_id"]},

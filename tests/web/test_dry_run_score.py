@@ -112,14 +112,17 @@ def test_scripted_acknowledgements_verdicts_and_tickets_are_timed_and_scored(
     assert "crisis message journalist" in " ".join(profile["areas_for_improvement"])
 
 
-def test_a_wrong_isolation_costs_its_collateral_penalty(app, tmp_path):
-    report = report_of(app, tmp_path, SCRIPT + "- {at: 32m, isolate_host: WS0001}\n")
+@pytest.mark.parametrize(
+    ("host", "penalty"),
+    [("WS0001", 0.05), ("DC01", 0.2)],  # a workstation; a business-critical DC
+)
+def test_a_wrong_isolation_costs_its_collateral_penalty(app, tmp_path, host, penalty):
+    report = report_of(app, tmp_path, SCRIPT + f"- {{at: 32m, isolate_host: {host}}}\n")
     response = report["score"]["document"]["details"]["response"]
     assert [(c["action"], c["target"]) for c in response["collateral"]] == [
-        ("isolate_host", "WS0001")
+        ("isolate_host", host)
     ]
-    # An ordinary workstation: 0.05 off the 2-of-4 fraction.
-    assert response["score"] == pytest.approx(0.5 * (1 - 0.05))
+    assert response["score"] == pytest.approx(0.5 * (1 - penalty))
 
 
 def test_crisis_replies_are_timed_against_the_message_target(app, tmp_path):

@@ -67,6 +67,25 @@ def test_the_scorer_input_maps_stages_labels_alerts_and_activity(app):
     assert {member.role for member in scored.team} == {"L1", "lead"}
 
 
+def test_the_scorer_knows_every_tactic_the_critical_hosts_and_damage_over_time(app):
+    exercise_id = played(app)
+    scored = scoring_exercise(db.session.get(Exercise, exercise_id), siem_store(app))
+    # A technique the scenario never uses still earns same-tactic credit (B4.4).
+    assert scored.technique_tactics["T1041"] == ("exfiltration",)
+    assert "T1078" in scored.technique_tactics
+    # Isolating a domain controller costs the business-critical penalty (B4.5).
+    organisation = db.session.get(EngineRuntime, exercise_id).organisation
+    controllers = {
+        h["name"] for h in organisation["hosts"] if h["kind"] == "domain_controller"
+    }
+    assert controllers and controllers <= scored.critical_assets
+    assert "WS0001" not in scored.critical_assets
+    # Encryption does its 120 points over its 60 minutes, 2 per scenario minute.
+    encryption = next(s for s in scored.stages if s.id == "encryption")
+    assert (encryption.damage, encryption.damage_rate) == (0.0, 2.0)
+    assert encryption.duration == 3600.0
+
+
 def test_score_prints_the_document_of_an_ended_exercise(app):
     exercise_id = played(app)
     runner = app.test_cli_runner()
