@@ -21,6 +21,9 @@ KNOWN_DEFAULT_SECRETS = frozenset(
     {"", "dev", "secret", "changeme", "change-me", "change_me", "development"}
 )
 MIN_PRODUCTION_SECRET_LENGTH = 32
+# Individual-level review data is kept 1 to 120 months after ENDEX (SCORING.md HR
+# rule 7: 24 by default); keeping it for ever is not an option.
+RETENTION_MONTHS_RANGE = (1, 120)
 
 
 class ConfigError(RuntimeError):
@@ -89,6 +92,9 @@ def defaults(folder: Path) -> dict[str, Any]:
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_STORAGE_URI": "memory://",
         "SQLALCHEMY_ENGINE_OPTIONS": {},
+        # The engine scores each ended exercise once, shortly after ENDEX.
+        "SCORE_AT_ENDEX": True,
+        "RETENTION_INDIVIDUAL_MONTHS": 24,
     }
 
 
@@ -163,6 +169,27 @@ def _check_production(config: dict[str, Any]) -> None:
         raise ConfigError("production refuses DEBUG; unset SOCDRILL_DEBUG")
 
 
+def _check_review(config: dict[str, Any]) -> None:
+    """Parse the review settings in place; a wrong value names the variable."""
+    raw = config.get("SCORE_AT_ENDEX", True)
+    try:
+        config["SCORE_AT_ENDEX"] = (
+            raw if isinstance(raw, bool) else parse_bool(str(raw))
+        )
+    except ValueError as error:
+        raise ConfigError(f"{ENV_PREFIX}SCORE_AT_ENDEX: {error}") from None
+    raw = config.get("RETENTION_INDIVIDUAL_MONTHS", 24)
+    low, high = RETENTION_MONTHS_RANGE
+    text = str(raw).strip()
+    whole = text.isascii() and text.isdecimal()
+    if isinstance(raw, bool) or not whole or not low <= int(text) <= high:
+        raise ConfigError(
+            f"{ENV_PREFIX}RETENTION_INDIVIDUAL_MONTHS must be a whole number of "
+            f"months from {low} to {high} (got {raw!r})"
+        )
+    config["RETENTION_INDIVIDUAL_MONTHS"] = int(text)
+
+
 def load_config(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     """Fill ``app.config`` in precedence order and check it is safe to run."""
     folder = instance_dir()
@@ -179,6 +206,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     explicit = {k for k, v in app.config.items() if k not in before or before[k] != v}
     explicit |= set(environment) | set(test_config or {})
 
+    _check_review(app.config)
     production = is_production(app.config)
     app.config["PRODUCTION"] = production
     if production:

@@ -45,7 +45,8 @@ def engine(ctx: click.Context, once: bool) -> None:
         click.echo(
             f"tick: {len(summary.advanced)} exercise(s), {summary.fired} inject(s), "
             f"{summary.events} event(s), {summary.noise} noise event(s), "
-            f"{summary.alerts} new alert(s)"
+            f"{summary.alerts} new alert(s), {len(summary.scored)} scored, "
+            f"{len(summary.purged)} purged under the retention policy"
         )
         for error in summary.errors:
             click.echo(f"error: {error}", err=True)

@@ -307,7 +307,9 @@ def scored_activity(exercise: Exercise) -> list[ScoredActivity]:
     for row, username in rows:
         payload = row.payload or {}
         targets = payload.get("targets") or ([row.target_id] if row.target_id else [])
-        actor = username or f"user-{row.actor_id or 'system'}"
+        # After the retention purge a row has no account, only its pseudonym.
+        alias = payload.get("actor") if row.actor_id is None else None
+        actor = username or alias or f"user-{row.actor_id or 'system'}"
         ticket = payload.get("ticket")
         out.append(
             ScoredActivity(

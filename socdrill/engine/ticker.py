@@ -2,9 +2,11 @@
 
 :meth:`Engine.tick` starts scheduled drills, ends overdue ones (the dead-man
 switch), advances every running exercise (stages, crisis messages, events into the
-SIEM), writes live background noise, runs streaming detection and forwards copies
-to allow-listed targets. The scheduler (:class:`Ticker`) only calls it; a tick
-that fails is logged, marks the exercise degraded and is tried again next time.
+SIEM), writes live background noise, runs streaming detection, forwards copies
+to allow-listed targets, scores an ended exercise once and purges expired
+individual review data (``socdrill.review.autoscore`` and ``.retention``). The
+scheduler (:class:`Ticker`) only calls it; a tick that fails is logged, marks the
+exercise degraded and is tried again next time.
 
 For one running exercise a tick:
 
@@ -70,6 +72,8 @@ from socdrill.models import (
     Tenant,
     utcnow,
 )
+from socdrill.review.autoscore import AutoScorer
+from socdrill.review.retention import DailyPurge
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +98,8 @@ class TickSummary:
     events: int = 0
     noise: int = 0
     alerts: int = 0
+    scored: list[int] = field(default_factory=list)
+    purged: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
 
@@ -114,6 +120,8 @@ class Engine:
         self._notify = notify
         self._detection: Detection | None = None
         self._refused: set[tuple[int, str]] = set()
+        self.autoscore = AutoScorer(app, lambda: self.detection)
+        self.retention = DailyPurge(app)
 
     @property
     def detection(self) -> Detection:
@@ -159,8 +167,24 @@ class Engine:
         if journal_alerts(notices):
             self._emit()
         forward_all(siem_store(self.app), self.settings)
+        self._review(now, summary)
         db.session.commit()
         return summary
+
+    def _review(self, now: datetime, summary: TickSummary) -> None:
+        """Score one ended exercise, purge expired individual data (daily); a
+        failure is logged and never stops the tick."""
+        jobs = (
+            ("automatic scoring", summary.scored, self.autoscore.tick),
+            ("retention purge", summary.purged, self.retention.tick),
+        )
+        for name, done, job in jobs:
+            try:
+                done.extend(job(now))
+            except Exception as error:
+                log.exception("engine: %s failed", name)
+                db.session.rollback()
+                summary.errors.append(f"{name}: {type(error).__name__}: {error}")
 
     def _emit(self) -> None:
         """Committed journal events are ready for live updates."""

@@ -55,10 +55,12 @@ from socdrill.models.people import (
 )
 from socdrill.models.review import (
     ActionStatus,
+    AutoScoreAttempt,
     Contest,
     ContestStatus,
     CorrectiveAction,
     IntegrityClearance,
+    RetentionPurge,
     ReviewRequest,
     ScoreRecord,
     SkillSnapshot,
@@ -84,6 +86,7 @@ __all__ = [
     "ApiToken",
     "AppendOnlyError",
     "AuditEntry",
+    "AutoScoreAttempt",
     "Base",
     "CatchUpPolicy",
     "CrisisDelivery",
@@ -103,6 +106,7 @@ __all__ = [
     "NoiseProfile",
     "ResponseActionRecord",
     "ResponseStateRecord",
+    "RetentionPurge",
     "Role",
     "RuntimeStatus",
     "Shift",

@@ -201,3 +201,35 @@ class ReviewRequest(Base):
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
 
     __table_args__ = (sa.UniqueConstraint("user_id", "key"),)
+
+
+class AutoScoreAttempt(Base):
+    """The engine's one automatic scoring of an ended exercise (never retried).
+
+    ``error`` is empty when the score was stored, else why it could not be (the
+    debrief shows it; "Score now" still works).
+    """
+
+    __tablename__ = "review_auto_scores"
+
+    exercise_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("exercises.id", ondelete="CASCADE"), primary_key=True
+    )
+    attempted_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    error: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+
+
+class RetentionPurge(Base):
+    """Individual-level data of an exercise was removed under the retention policy
+    (SCORING.md HR rule 7); the team-level record stays."""
+
+    __tablename__ = "review_retention_purges"
+
+    exercise_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("exercises.id", ondelete="CASCADE"), primary_key=True
+    )
+    purged_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    # The policy in force: individual data is kept this many months after ENDEX.
+    months: so.Mapped[int]
+    # What was removed or pseudonymised, by kind ({"skill_states": 12, ...}).
+    counts: so.Mapped[dict[str, Any]] = so.mapped_column(default=dict)

@@ -113,6 +113,12 @@ def debrief(exercise_id: int) -> DebriefOut:
         corrective_actions=[ActionOut.model_validate(a) for a in view.actions],
         contests=_contests(view.contests),
         questions=view.questions,
+        individual_data_purged_at=view.purge.purged_at if view.purge else None,
+        auto_score_error=(
+            view.auto_score.error
+            if view.record is None and view.auto_score and view.auto_score.error
+            else None
+        ),
     )
 
 

@@ -30,7 +30,7 @@ from socdrill.models import (
     User,
     utcnow,
 )
-from socdrill.review import scores
+from socdrill.review import retention, scores
 from socdrill.review.access import took_part
 from socdrill.review.schemas import (
     ActionIn,
@@ -264,6 +264,11 @@ def contest(exercise: Exercise, actor: User, body: ContestIn) -> int:
         record = db.session.get(ScoreRecord, exercise.id)
         if record is None:
             raise Conflict("the exercise has not been scored yet")
+        if retention.purge_of(exercise.id) is not None:
+            raise Conflict(
+                "individual data of this exercise was removed under the retention "
+                "policy; there is nothing of yours left to contest"
+            )
         allowed = contestable_items(record.document, actor.username)
         if body.item not in allowed:
             raise Invalid(

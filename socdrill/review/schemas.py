@@ -229,6 +229,14 @@ class DebriefOut(Output):
     corrective_actions: list[ActionOut]
     contests: list[ContestOut]
     questions: list[str]
+    individual_data_purged_at: datetime | None = Field(
+        default=None,
+        description="when the retention policy removed the individual-level data",
+    )
+    auto_score_error: str | None = Field(
+        default=None,
+        description="why the engine could not score the exercise at ENDEX",
+    )
 
 
 class ScoreResult(Output):

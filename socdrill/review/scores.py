@@ -6,6 +6,11 @@ clearances, the team's history and knowledge base), takes each analyst's skill
 states from their previous exercises as priors, runs
 :func:`scoring.score_exercise`, and stores the document and the new skill states.
 Nothing is kept that could not be computed again from the same rows.
+
+An exercise whose individual data was purged (:mod:`socdrill.review.retention`) is
+scored from its pseudonymised log: the team-level sections come out as before, no
+per-person section or skill state is stored again, and the cohesion and coverage
+measured while the people were known are kept.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from socdrill.models import (
     User,
     utcnow,
 )
+from socdrill.review import retention
 from socdrill.review.access import SCORED_JOBS
 from socdrill.review.curves import damage_curve
 
@@ -235,17 +241,39 @@ def compute(exercise: Exercise) -> tuple[dict[str, Any], dict[str, Any]]:
             f"exercise {exercise.id} is {exercise.state.value}: score after ENDEX"
         )
     scored = scorer_input(exercise)
+    # A purged exercise gets no per-person section: nobody's skills are its priors.
+    purged = retention.purge_of(exercise.id) is not None
+    priors = {} if purged else prior_states(exercise)
     try:
-        document = score_exercise(scored, skill_states=prior_states(exercise))
+        document = score_exercise(scored, skill_states=priors)
     except ScoringInputError as error:
         raise Conflict(f"the recorded exercise cannot be scored: {error}") from None
     return document, {"damage": damage_curve(scored, document)}
 
 
-def rescore(exercise: Exercise, actor: User | None, reason: str) -> ScoreRecord:
-    """Score ``exercise`` again and keep the result (the caller's transaction)."""
+def rescore(
+    exercise: Exercise,
+    actor: User | None,
+    reason: str,
+    *,
+    actor_name: str | None = None,
+    chain: bool = True,
+) -> ScoreRecord:
+    """Score ``exercise`` again and keep the result (the caller's transaction).
+
+    ``actor_name`` names an actor without an account in the audit row ("system").
+    The skill states this exercise leaves are the priors of its participants' later
+    exercises, so with ``chain`` those that were scored are scored again, oldest
+    first, each from the states the one before it left.
+    """
+    people = _skill_holders(exercise.id)
     document, curves = compute(exercise)
     record = db.session.get(ScoreRecord, exercise.id)
+    purged = retention.purge_of(exercise.id) is not None
+    if purged:
+        document, _ = retention.team_document(
+            document, record.document if record is not None else None
+        )
     if record is None:
         record = ScoreRecord(exercise_id=exercise.id, revision=0)
         db.session.add(record)
@@ -257,15 +285,60 @@ def rescore(exercise: Exercise, actor: User | None, reason: str) -> ScoreRecord:
     record.revision += 1
     record.computed_at = utcnow()
     record.computed_by_id = actor.id if actor is not None else None
-    _store_states(exercise, document)
+    if not purged:
+        _store_states(exercise, document)
     audit.record(
         "review.score",
         actor=actor,
+        actor_name=actor_name,
         tenant_id=exercise.tenant_id,
         target=exercise,
         detail={"reason": reason, "revision": record.revision, "tes": record.tes},
     )
+    if chain:
+        for later in later_scored(exercise, people | _skill_holders(exercise.id)):
+            rescore(
+                later,
+                actor,
+                f"skill priors changed: exercise {exercise.id} was scored again",
+                actor_name=actor_name,
+                chain=False,
+            )
     return record
+
+
+def _skill_holders(exercise_id: int) -> set[int]:
+    db.session.flush()
+    return set(
+        db.session.scalars(
+            sa.select(SkillSnapshot.user_id).where(
+                SkillSnapshot.exercise_id == exercise_id
+            )
+        ).all()
+    )
+
+
+def later_scored(exercise: Exercise, people: set[int]) -> list[Exercise]:
+    """Scored exercises that ended after ``exercise`` in which any of ``people``
+    holds skill states, oldest first (purged ones keep no states: left out)."""
+    if not people or exercise.ended_at is None:
+        return []
+    return list(
+        db.session.scalars(
+            sa.select(Exercise)
+            .join(ScoreRecord, ScoreRecord.exercise_id == Exercise.id)
+            .where(
+                Exercise.id != exercise.id,
+                Exercise.ended_at > exercise.ended_at,
+                Exercise.id.in_(
+                    sa.select(SkillSnapshot.exercise_id).where(
+                        SkillSnapshot.user_id.in_(people)
+                    )
+                ),
+            )
+            .order_by(Exercise.ended_at, Exercise.id)
+        ).all()
+    )
 
 
 def rescore_now(exercise_id: int, actor: User | None, reason: str) -> ScoreRecord:

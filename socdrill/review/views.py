@@ -30,6 +30,7 @@ from socdrill.models import (
     TicketGradeRecord,
     User,
 )
+from socdrill.models.review import AutoScoreAttempt, RetentionPurge
 from socdrill.review import tables as t
 from socdrill.review.access import Audience
 from socdrill.review.records import contestable_items, known_tickets
@@ -251,6 +252,10 @@ class Debrief:
     tickets: list[str] = field(default_factory=list)
     contestable: list[str] = field(default_factory=list)
     integrity_review: list[str] = field(default_factory=list)
+    # Individual data removed under the retention policy (when, under which term).
+    purge: RetentionPurge | None = None
+    # The engine's automatic scoring after ENDEX (its error if it failed).
+    auto_score: AutoScoreAttempt | None = None
 
     def table(self, name: str) -> t.Table | None:
         return next((x for x in self.tables if x.name == name), None)
@@ -281,6 +286,8 @@ def debrief_for(exercise: Exercise, user: User, aud: Audience) -> Debrief:
         contests=contests or [],
         questions=questions_of(exercise),
         tickets=known_tickets(exercise),
+        purge=db.session.get(RetentionPurge, exercise.id),
+        auto_score=db.session.get(AutoScoreAttempt, exercise.id),
     )
     if document is not None:
         strengths, areas = t.aar_tables(document)
@@ -290,6 +297,7 @@ def debrief_for(exercise: Exercise, user: User, aud: Audience) -> Debrief:
             t.kpis_table(document),
             t.triage_table(document),
             t.damage_table(document),
+            t.crisis_table(document),
             t.missed_table(document),
             strengths,
             areas,

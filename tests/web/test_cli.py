@@ -233,3 +233,10 @@ def test_user_disable_ends_sessions(runner, empty_app):
     assert invoke(runner, "user", "disable", "gina").exit_code == 0
     assert browser.get("/dashboard").status_code == 302
     assert "gina" in invoke(runner, "user", "list").output
+
+
+def test_one_engine_tick_reports_what_it_did(runner, empty_app):
+    invoke(runner, "init")
+    result = invoke(runner, "engine", "--once")
+    assert result.output.startswith("tick: 0 exercise(s), 0 inject(s)")
+    assert "0 scored, 0 purged under the retention policy" in result.output

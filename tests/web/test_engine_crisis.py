@@ -28,6 +28,7 @@ from socdrill.models import (
     ExerciseEvent,
     utcnow,
 )
+from socdrill.review.tables import crisis_table
 from tests.web.test_engine_support import engine_app, make_drill, run, start
 
 
@@ -157,8 +158,16 @@ def test_replies_are_scored_against_each_message_target_beside_the_team_score(ct
         "journalist",
         "dpa-question",
     }
-    crisis = score_exercise(scored)["crisis"]
+    document = score_exercise(scored)
+    crisis = document["crisis"]
     cfo = next(m for m in crisis["messages"] if m["id"] == "cfo-call")
     assert cfo["response_time"] == pytest.approx(300, abs=1)
     assert cfo["within_target"] is True  # five minutes against twenty
     assert crisis["answered"] == 1 and crisis["shown"] == 4
+    # The debrief's table (and its CSV/JSON export) shows the same.
+    row = next(r for r in crisis_table(document).rows if r["message"] == "cfo-call")
+    assert (row["reply_min"], row["target_min"], row["within"]) == (
+        pytest.approx(5, abs=0.1),
+        20,
+        True,
+    )

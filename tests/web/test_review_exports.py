@@ -18,6 +18,7 @@ DEBRIEF_TABLES = (
     "kpis",
     "triage",
     "damage",
+    "crisis",
     "missed",
     "strengths",
     "areas",
