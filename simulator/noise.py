@@ -19,7 +19,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from math import log
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Any
 
 from simulator import activity
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 SLOT = 60  # seconds; divides an hour, so a slot never straddles two rate hours
 _BY_TS = attrgetter("ts")
+_FIRST = itemgetter(0)  # the time of (time, ...) tuples
 _RECIPE_LIMIT = 40_000
 
 
@@ -282,9 +283,9 @@ class NoiseGenerator:
                 items += [(ts, kind, values, False) for ts, _, kind, values in extra]
                 unordered = True
             if unordered:
-                items.sort(key=_first)
+                items.sort(key=_FIRST)
             self._emit(stream, slot, items, ctx, out, as_lines)
-        out.sort(key=_first if as_lines else _BY_TS)
+        out.sort(key=_FIRST if as_lines else _BY_TS)
         return out
 
     def _emit(
@@ -316,7 +317,7 @@ class NoiseGenerator:
             daily_kinds = sensor.daily_kinds  # type: ignore[attr-defined]
         for n, (t, kind, values, pooled) in enumerate(items):
             ts = int(t * 1000) / 1000  # milliseconds, never rounded past the slot
-            uid = prefix + str(n)
+            uid = f"{prefix}{n}"
             if pooled and compile_ is not None:
                 # The shelf keeps each pooled values dict alive beside its recipe, so
                 # its id cannot be reused by another dict while the recipe is kept.
@@ -370,10 +371,6 @@ class NoiseGenerator:
             user_id=values.get("uid", 0),
             cwd=values.get("cwd", "/"),
         )
-
-
-def _first(item: tuple[float, Any, Any]) -> float:
-    return item[0]
 
 
 def noise_stream(

@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from simulator.events import Event
-from simulator.fill import ephemeral_port, epoch_ms
+from simulator.fill import ephemeral_port, epoch_ms, split_ms
 from simulator.sensors import syslog
 from simulator.sensors._network import appliance
 from simulator.sensors.base import Logsource, Sensor, SensorContext
@@ -98,14 +98,16 @@ class FirewallSensor(Sensor):
         direction = str(g("direction") or ("inbound" if inbound else "outbound"))
         dst_port = int(g("dst_port") or 443)
         src_port = int(g("src_port") or ephemeral_port(rng))
+        given_out = g("bytes_out")
         bytes_out = int(
-            g("bytes_out")
-            if g("bytes_out") is not None
+            given_out
+            if given_out is not None
             else (60 if not allowed else 400 + rng.getrandbits(12))
         )
+        given_in = g("bytes_in")
         bytes_in = int(
-            g("bytes_in")
-            if g("bytes_in") is not None
+            given_in
+            if given_in is not None
             else (0 if not allowed else 200 + rng.getrandbits(16))
         )
         rule = str(
@@ -119,6 +121,8 @@ class FirewallSensor(Sensor):
             )
         )
         in_if, out_if = ("wan1", "internal") if inbound else ("internal", "wan1")
+        in_if = g("in_interface") or in_if
+        out_if = g("out_interface") or out_if
         fields: dict[str, Any] = {
             "src_ip": src_ip,
             "src_port": src_port,
@@ -131,29 +135,42 @@ class FirewallSensor(Sensor):
             "bytes_out": bytes_out,
             "direction": direction,
             "rule": rule,
-            "in_interface": g("in_interface") or in_if,
-            "out_interface": g("out_interface") or out_if,
+            "in_interface": in_if,
+            "out_interface": out_if,
         }
         for k, v in values.items():
             if k not in fields:
                 fields[k] = v
         proto = protocol.upper()
         if kind == "traffic":
-            # One f-string: addresses, ports and numbers never need CEF escaping;
-            # the free-text values go through the escaper.
-            esc = syslog.cef_value_escape
-            head = _ALLOWED_HEAD if allowed else _DENIED_HEAD
-            body = (
-                f"{head}rt={epoch_ms(ts)} src={esc(src_ip)} spt={src_port} "
-                f"dst={esc(dst_ip)} dpt={dst_port} proto={esc(proto)} "
-                f"act={esc(action)} deviceDirection={0 if inbound else 1} "
-                f"in={bytes_in} out={bytes_out} "
-                f"deviceInboundInterface={esc(str(fields['in_interface']))} "
-                f"deviceOutboundInterface={esc(str(fields['out_interface']))} "
-                f"cs1Label=policy cs1={esc(rule)} dvchost={esc(device.name)}"
+            # One f-string: ports and numbers never need CEF escaping; the text
+            # values are escaped together.
+            src, dst, proto_text, act, in_text, out_text, policy, dvc = (
+                syslog.cef_values(
+                    src_ip,
+                    dst_ip,
+                    proto,
+                    action,
+                    str(in_if),
+                    str(out_if),
+                    rule,
+                    device.name,
+                )
             )
-            if g("user"):
-                body += f" suser={esc(str(g('user')))}"
+            head = _ALLOWED_HEAD if allowed else _DENIED_HEAD
+            whole, millis = split_ms(ts)
+            body = (
+                f"{head}rt={whole * 1000 + millis} src={src} spt={src_port} "
+                f"dst={dst} dpt={dst_port} proto={proto_text} "
+                f"act={act} deviceDirection={0 if inbound else 1} "
+                f"in={bytes_in} out={bytes_out} "
+                f"deviceInboundInterface={in_text} "
+                f"deviceOutboundInterface={out_text} "
+                f"cs1Label=policy cs1={policy} dvchost={dvc}"
+            )
+            user = g("user")
+            if user:
+                body += f" suser={syslog.cef_value_escape(str(user))}"
             raw = syslog.rfc3164_untagged(syslog.LOCAL0_INFO, ts, device.name, body)
         else:
             tag = "UFW ALLOW" if allowed else "UFW BLOCK"

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from simulator.events import Event
-from simulator.fill import SECONDS, record_offset, running_process
+from simulator.fill import MILLIS, SECONDS, record_offset, running_process
 
 if TYPE_CHECKING:
     from simulator.environment import Host
@@ -33,6 +34,10 @@ _LINE_SLOT = re.compile(r"@@[VI](\d+)@@")
 Compute = Callable[["SensorContext", float], tuple[Any, ...]]
 # Slots of a record line beyond the event's own values.
 _UID, _TS = 90, 91
+# Separates the drawn values of one event while they are encoded together. Drawn
+# values are times, ids, numbers and GUIDs, text JSON writes as it is, so they
+# never hold a control character such as this one.
+_SEPARATOR = b"\x1f"
 
 
 def _sentinel(i: int) -> str:
@@ -51,8 +56,9 @@ class WindowsRecipe:
         "fields",
         "host",
         "keys",
-        "line_order",
-        "line_pieces",
+        "line_format",
+        "line_pick",
+        "value_format",
         "logsource",
         "order",
         "pieces",
@@ -103,8 +109,10 @@ class WindowsRecipe:
         parts = _SLOT.split(raw)
         self.pieces = tuple(parts[0::2])
         self.order = tuple(int(i) for i in parts[1::2])
-        self.line_pieces: tuple[str, ...] | None = None
-        self.line_order: tuple[int, ...] = ()
+        # The record-line template, built on first use (b"" when not possible).
+        self.line_format: bytes | None = None
+        self.line_pick: Callable[[list[bytes]], tuple[bytes, ...]] = tuple
+        self.value_format = ""
 
     # --- what changes per event ---------------------------------------------
 
@@ -119,7 +127,8 @@ class WindowsRecipe:
             record = previous + 1
         counters[self.record_key] = record
         whole, millis = divmod(int(ts * 1000 + 0.5), 1000)
-        created = f"{SECONDS[whole][0]}.{millis:03d}{rng.getrandbits(10) % 1000:03d}Z"
+        micros = MILLIS[rng.getrandbits(10) % 1000]
+        created = f"{SECONDS[whole][0]}.{MILLIS[millis]}{micros}Z"
         return [created, record, 4 * (64 + rng.getrandbits(12)), *values]
 
     def __call__(self, uid: str, ts: float, ctx: SensorContext) -> Event:
@@ -163,25 +172,26 @@ class WindowsRecipe:
         Draws exactly what :meth:`__call__` draws, so either path leaves the
         context (and so every later event) the same.
         """
-        if self.line_pieces is None:
+        if self.line_format is None:
             self._compile_line(uid)
-        if not self.line_pieces:
+        if not self.line_format:
             return None
-        drawn = self.draw(ctx, ts)
         whole, millis = divmod(int(ts * 1000 + 0.5), 1000)
-        drawn.append(uid)
-        drawn.append(f"{SECONDS[whole][0]}.{millis:03d}Z")
-        pieces = self.line_pieces
-        out = [pieces[0]]
-        for n, slot in enumerate(self.line_order, 1):
-            out.append(str(drawn[slot]))
-            out.append(pieces[n])
-        return "".join(out).encode()
+        stamp = f"{SECONDS[whole][0]}.{MILLIS[millis]}Z"
+        # The drawn values are ASCII text and numbers: one short str format, one
+        # encode and one split turn them into the bytes the template takes.
+        text = self.value_format % (*self.draw(ctx, ts), uid, stamp)
+        return self.line_format % self.line_pick(text.encode().split(_SEPARATOR))
 
     def _compile_line(self, uid: str) -> None:
-        """Pre-split the record line; shapes with text needing escapes opt out."""
+        """Pre-render the record line as a bytes template with one ``%s`` per slot.
+
+        Shapes with text needing escapes opt out (an empty template). The static
+        text is encoded once here: the records hold non-ASCII text (``Microsoft®``)
+        and encoding a whole line per event would cost more than building it.
+        """
         if any(self.unsafe) or not uid.isascii() or '"' in uid or "\\" in uid:
-            self.line_pieces = ()
+            self.line_format = b""
             return
         ints = {1, 2} | {
             3 + i for i, k in enumerate(self.keys) if type(self.fields[k]) is int
@@ -224,8 +234,14 @@ class WindowsRecipe:
         parts = _LINE_SLOT.split(text)
         count = 3 + len(self.keys)
         position = {_UID: count, _TS: count + 1}
-        self.line_pieces = tuple(parts[0::2])
-        self.line_order = tuple(position.get(int(i), int(i)) for i in parts[1::2])
+        pieces = [piece.encode().replace(b"%", b"%%") for piece in parts[0::2]]
+        self.line_format = b"%s".join(pieces)
+        self.value_format = "\x1f".join(["%s"] * (count + 2))
+        # Always several slots (uid, ts, times, record number), so the getter
+        # returns a tuple, as ``%`` wants.
+        self.line_pick = itemgetter(
+            *(position.get(int(i), int(i)) for i in parts[1::2])
+        )
 
 
 class ProcessRecipe(WindowsRecipe):
@@ -267,8 +283,9 @@ class ProcessRecipe(WindowsRecipe):
         counters[self.record_key] = record
         whole, millis = divmod(int(ts * 1000 + 0.5), 1000)
         second = SECONDS[whole]
-        utc = f"{second[1]}.{millis:03d}"
-        created = f"{second[0]}.{millis:03d}{rng.getrandbits(10) % 1000:03d}Z"
+        ms = MILLIS[millis]
+        utc = f"{second[1]}.{ms}"
+        created = f"{second[0]}.{ms}{MILLIS[rng.getrandbits(10) % 1000]}Z"
         thread_id = 4 * (64 + rng.getrandbits(12))
         if self.port:
             return [

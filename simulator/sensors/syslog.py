@@ -9,7 +9,7 @@ values.
 
 from __future__ import annotations
 
-from simulator.fill import rfc3164_time, rfc5424_time
+from simulator.fill import SECONDS, iso_ms, split_ms
 
 # facility * 8 + severity
 KERN_WARNING = 4
@@ -25,13 +25,15 @@ def rfc3164(
     pri: int, ts: float, host: str, tag: str, pid: int | None, message: str
 ) -> str:
     """One BSD-syslog line (no year, local second precision, tag[pid])."""
-    proc = f"{tag}[{pid}]" if pid is not None else tag
-    return f"<{pri}>{rfc3164_time(ts)} {host} {proc}: {message}"
+    stamp = SECONDS[split_ms(ts)[0]][2]
+    if pid is None:
+        return f"<{pri}>{stamp} {host} {tag}: {message}"
+    return f"<{pri}>{stamp} {host} {tag}[{pid}]: {message}"
 
 
 def rfc3164_untagged(pri: int, ts: float, host: str, message: str) -> str:
     """A BSD-syslog line whose message carries its own tag (``CEF:0|…``)."""
-    return f"<{pri}>{rfc3164_time(ts)} {host} {message}"
+    return f"<{pri}>{SECONDS[split_ms(ts)[0]][2]} {host} {message}"
 
 
 def rfc5424(
@@ -45,7 +47,7 @@ def rfc5424(
 ) -> str:
     """One RFC 5424 line with no structured data."""
     return (
-        f"<{pri}>1 {rfc5424_time(ts)} {host} {app} "
+        f"<{pri}>1 {iso_ms(ts)} {host} {app} "
         f"{pid if pid is not None else '-'} {msgid} - {message}"
     )
 
@@ -68,6 +70,18 @@ def cef_value_escape(text: str) -> str:
             .replace("\r", "\\r")
         )
     return text
+
+
+def cef_values(*texts: str) -> tuple[str, ...]:
+    """``texts`` escaped as CEF extension values, checked in one go.
+
+    Addresses, names and keywords almost never hold a character CEF escapes, so
+    one search over all of them saves escaping each on the per-event path.
+    """
+    joined = "".join(texts)
+    if "\\" in joined or "=" in joined or "\n" in joined or "\r" in joined:
+        return tuple(cef_value_escape(text) for text in texts)
+    return texts
 
 
 def cef(

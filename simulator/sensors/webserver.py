@@ -47,6 +47,14 @@ def _clean(text: str) -> str:
     return text
 
 
+def _clean_all(*texts: str) -> tuple[str, ...]:
+    """:func:`_clean` of each text, with one check when none needs escaping."""
+    joined = "".join(texts)
+    if '"' in joined or "\\" in joined or not joined.isprintable():
+        return tuple(_clean(text) for text in texts)
+    return texts
+
+
 class WebserverSensor(Sensor):
     """Requests served by a web host (the org's first web server unless given)."""
 
@@ -105,9 +113,10 @@ class WebserverSensor(Sensor):
         for k, v in values.items():
             if k not in fields:
                 fields[k] = v
+        quoted_uri, quoted_referer, quoted_agent = _clean_all(uri, referer, agent)
         raw = (
-            f'{client} - {user} [{apache_time(ts)}] "{method} {_clean(uri)} {version}" '
-            f'{status} {size if size else "-"} "{_clean(referer)}" "{_clean(agent)}"'
+            f'{client} - {user} [{apache_time(ts)}] "{method} {quoted_uri} {version}" '
+            f'{status} {size if size else "-"} "{quoted_referer}" "{quoted_agent}"'
         )
         return Event(
             uid, ts, self.id, host.name, None, WEBSERVER.category, None, fields, raw

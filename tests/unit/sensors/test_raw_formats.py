@@ -10,7 +10,14 @@ from dataclasses import replace
 import pytest
 
 from simulator.sensors import SENSORS
-from simulator.sensors.syslog import cef, cef_header_escape, cef_value_escape
+from simulator.sensors.syslog import (
+    cef,
+    cef_header_escape,
+    cef_value_escape,
+    cef_values,
+)
+from simulator.sensors.webserver import _clean as clean
+from simulator.sensors.webserver import _clean_all as clean_all
 
 from .conftest import MONDAY
 
@@ -400,3 +407,15 @@ def test_a_proxy_denial_given_only_a_host_names_that_host(ctx):
     m = SQUID.match(event.raw)
     assert m["result"] == "TCP_DENIED" and m["url"] == "http://update-cdn.test/"
     assert event.fields["cs-host"] == "update-cdn.test"
+
+
+def test_cef_values_escape_each_value_as_the_single_escaper_does():
+    texts = ("10.0.0.1", "a=b", "back\\slash", "two\nlines", "plain")
+    assert cef_values(*texts) == tuple(cef_value_escape(t) for t in texts)
+    assert cef_values("10.0.0.1", "tcp") == ("10.0.0.1", "tcp")
+
+
+def test_combined_log_fields_are_quoted_as_one_by_one():
+    texts = ('/a?q="x"', "-", "agent\\1", "bell\x07")
+    assert clean_all(*texts) == tuple(clean(t) for t in texts)
+    assert clean_all("/index.html", "-", "curl/8") == ("/index.html", "-", "curl/8")

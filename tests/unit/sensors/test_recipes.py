@@ -7,6 +7,7 @@ import random
 
 import pytest
 
+from simulator.ndjson import record_line
 from simulator.sensors import SENSORS, SensorContext
 
 from .conftest import MONDAY
@@ -117,3 +118,45 @@ def test_shapes_that_would_freeze_a_random_draw_are_not_compiled(org, dc):
         )
         is None
     )
+
+
+# Static text a bytes template must carry through untouched: percent signs (the
+# template's own markers) and non-ASCII letters (encoded once, at compile time).
+AWKWARD = [
+    (
+        "sysmon",
+        "registry_set",
+        {
+            "Image": CHROME,
+            "TargetObject": "HKU\\S-1-5-21\\Environment\\TEMP",
+            "Details": "%USERPROFILE%\\AppData\\Local\\Temp 100% café",
+        },
+    ),
+    (
+        "sysmon",
+        "process_creation",
+        {"Image": CHROME, "CommandLine": f'"{CHROME}" --profile-directory="Émile %1"'},
+    ),
+]
+
+
+@pytest.mark.parametrize(("sensor_id", "kind", "values"), SHAPES + AWKWARD)
+def test_a_compiled_record_line_is_the_ndjson_of_the_compiled_event(
+    org, dc, sensor_id, kind, values
+):
+    sensor = SENSORS[sensor_id]
+    recipe = sensor.compile(kind, dc, values, org, MONDAY)
+    assert recipe is not None
+    for n in range(3):
+        ts = MONDAY + 60 + n * 0.25 + 0.001 * n
+        line_ctx = SensorContext(org, random.Random(n))
+        line = recipe.line(f"n-1-2-{n}", ts, line_ctx)
+        event_ctx = SensorContext(org, random.Random(n))
+        event = recipe(f"n-1-2-{n}", ts, event_ctx)
+        if line is None:  # shapes with text needing escapes take the event path
+            assert "CallTrace" in event.fields
+            continue
+        assert line == record_line(event)
+        # Both paths leave the context as they found it for the next event.
+        assert line_ctx.rng.random() == event_ctx.rng.random()
+        assert line_ctx.counters == event_ctx.counters
