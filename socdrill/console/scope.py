@@ -66,20 +66,33 @@ def team_by_name(name: str | None, user: User) -> Team:
     raise NotFound(f"no team {name!r} in your scope", {"team": "unknown team"})
 
 
-def team_members(team: Team) -> list[User]:
-    return sorted(
-        (m.user for m in team.active_memberships() if m.user.active),
-        key=lambda user: user.username,
+def _active_members(team_ids: list[int]) -> list[User]:
+    """Active people with a current membership in any of ``team_ids``, by username
+    (one query: pages list fifty people and must not load them one by one)."""
+    if not team_ids:
+        return []
+    statement = (
+        sa.select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(
+            Membership.team_id.in_(team_ids),
+            Membership.left_at.is_(None),
+            User.active.is_(True),
+        )
+        .distinct()
+        .order_by(User.username)
     )
+    return list(db.session.scalars(statement))
+
+
+def team_members(team: Team) -> list[User]:
+    """The active people of ``team`` now, by username."""
+    return _active_members([team.id])
 
 
 def colleagues(user: User) -> list[User]:
     """Everyone in ``user``'s teams (for assignees, hand-offs and mentions)."""
-    people: dict[int, User] = {}
-    for team in teams_of(user):
-        for member in team_members(team):
-            people[member.id] = member
-    return sorted(people.values(), key=lambda person: person.username)
+    return _active_members([team.id for team in teams_of(user)])
 
 
 def colleague_by_name(username: str, user: User) -> User:

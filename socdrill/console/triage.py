@@ -8,9 +8,10 @@ activity row per exercise touched (``ack`` or ``verdict``, targets: alert ids).
 
 from __future__ import annotations
 
+import string
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,12 +28,11 @@ from socdrill.models import (
     AlertTriage,
     Exercise,
     Incident,
+    Tenant,
     User,
     Verdict,
     utcnow,
 )
-
-GROUP_COLUMNS = {"rule": "rule_id", "severity": "level", "host": "host"}
 
 
 @dataclass(frozen=True)
@@ -67,24 +67,85 @@ class QueuePage:
     groups: dict[str, list[tuple[str, str, int]]] = field(default_factory=dict)
 
 
-def _triage_rows(tenant_ids: Sequence[int]) -> list[AlertTriage]:
-    return list(
-        db.session.scalars(
-            sa.select(AlertTriage).where(AlertTriage.tenant_id.in_(list(tenant_ids)))
-        )
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """The workflow facts of one triaged alert that the queue shows."""
+
+    status: AlertStatus
+    assignee: str | None
+    verdict: Verdict | None
+    reason: str
+    incident_id: int | None
+
+
+def _triage_states(
+    tenant_ids: Sequence[int],
+) -> dict[int, tuple[AlertStatus, int | None]]:
+    """``{siem alert id: (status, assignee id)}`` of the tenants' triaged alerts.
+
+    Plain column tuples, not ORM objects: the queue reads every triaged alert of
+    its tenants on each poll, and building thousands of objects cost more than
+    the query.
+    """
+    if not tenant_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(
+            AlertTriage.siem_alert_id, AlertTriage.status, AlertTriage.assignee_id
+        ).where(AlertTriage.tenant_id.in_(list(tenant_ids)))
     )
+    return {alert_id: (status, assignee) for alert_id, status, assignee in rows}
 
 
-def _matches(row: AlertTriage, wanted: QueueFilter, me: User) -> bool:
-    if wanted.statuses and row.status not in wanted.statuses:
-        return False
+def _facts(alert_ids: Sequence[int]) -> dict[int, _Facts]:
+    """What the queue shows of the triaged alerts among ``alert_ids`` (one query,
+    assignee names joined in)."""
+    if not alert_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(
+            AlertTriage.siem_alert_id,
+            AlertTriage.status,
+            User.username,
+            AlertTriage.verdict,
+            AlertTriage.reason,
+            AlertTriage.incident_id,
+        )
+        .outerjoin(User, User.id == AlertTriage.assignee_id)
+        .where(AlertTriage.siem_alert_id.in_(list(alert_ids)))
+    )
+    return {row[0]: _Facts(*row[1:]) for row in rows}
+
+
+_NOBODY = object()  # an assignee filter naming nobody who exists matches no row
+
+
+def _wanted_assignee(wanted: QueueFilter, me: User) -> object:
+    """The assignee id the filter asks for (``None``: unassigned)."""
     if wanted.assignee == "me":
-        return row.assignee_id == me.id
+        return me.id
     if wanted.assignee == "none":
-        return row.assignee_id is None
-    if wanted.assignee:
-        return row.assignee is not None and row.assignee.username == wanted.assignee
-    return True
+        return None
+    found = db.session.scalar(
+        sa.select(User.id).where(User.username == wanted.assignee)
+    )
+    return _NOBODY if found is None else found
+
+
+def _split(
+    states: dict[int, tuple[AlertStatus, int | None]], wanted: QueueFilter, me: User
+) -> tuple[list[int], list[int]]:
+    """Triaged alert ids that pass the status/assignee filter, and those that fail."""
+    statuses = set(wanted.statuses)
+    assignee = _wanted_assignee(wanted, me) if wanted.assignee else _NOBODY
+    keep: list[int] = []
+    drop: list[int] = []
+    for alert_id, (status, assignee_id) in states.items():
+        passes = (not statuses or status in statuses) and (
+            not wanted.assignee or assignee_id == assignee
+        )
+        (keep if passes else drop).append(alert_id)
+    return keep, drop
 
 
 def _untriaged_match(wanted: QueueFilter) -> bool:
@@ -93,7 +154,7 @@ def _untriaged_match(wanted: QueueFilter) -> bool:
     return status_ok and wanted.assignee in ("", "none")
 
 
-def _selection(user: User, wanted: QueueFilter) -> tuple[AlertFilter, dict[int, str]]:
+def _selection(user: User, wanted: QueueFilter) -> tuple[AlertFilter, list[Tenant]]:
     tenants = tenants_of(user)
     if wanted.tenant:
         tenants = [t for t in tenants if t.slug == wanted.tenant]
@@ -101,79 +162,143 @@ def _selection(user: User, wanted: QueueFilter) -> tuple[AlertFilter, dict[int, 
             raise NotFound(
                 f"no tenant {wanted.tenant!r} in your scope", {"tenant": "unknown"}
             )
-    names = {t.id: t.name for t in tenants}
     selection = AlertFilter(
         tenants=[siem_access.tenant_key(t) for t in tenants],
         levels=tuple(wanted.levels),
         rule=wanted.rule,
         host=wanted.host,
     )
-    return selection, names
+    return selection, tenants
+
+
+# The queue's columns of every alert in scope: enough to filter, count and order
+# them; the page's alerts are then read whole.
+_SCAN = (
+    "SELECT id, rule_id, rule_title, level, host, last_ts FROM alerts WHERE tenant IN "
+)
+_ID, _RULE, _TITLE, _LEVEL, _HOST, _LAST_TS = range(6)
+GROUP_LIMIT = 20  # the commonest keys shown per group
+# SQLite's NOCASE folds ASCII letters only.
+_ASCII_FOLD = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def _scan(selection: AlertFilter) -> list[Sequence[Any]]:
+    """The scan columns of every alert of the selection's tenants, narrowed by
+    level, rule and host exactly as the store's own filter narrows them."""
+    if not selection.tenants:
+        return []
+    marks = ",".join("?" * len(selection.tenants))
+    statement = f"{_SCAN}({marks})"  # only placeholders are added
+    with siem_access.event_store().connect() as conn:
+        rows: list[Sequence[Any]] = list(
+            conn.exec_driver_sql(statement, tuple(selection.tenants)).all()
+        )
+    if selection.levels or selection.rule or selection.host:
+        narrowed = set(siem_access.alert_ids(selection))
+        rows = [row for row in rows if row[_ID] in narrowed]
+    return rows
+
+
+def _top(counts: Counter[str], labels: dict[str, str]) -> list[tuple[str, str, int]]:
+    """``(key, label, count)``: the commonest keys first, ties by key."""
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return [(key, labels[key], n) for key, n in ranked[:GROUP_LIMIT]]
+
+
+def _group_counts(
+    rows: Sequence[Sequence[Any]], fold_hosts: bool
+) -> dict[str, list[tuple[str, str, int]]]:
+    """Counts per rule (labelled with its title), severity and host.
+
+    ``fold_hosts``: host names compare without ASCII case, as the SQLite store's
+    ``COLLATE NOCASE`` host column groups them; a group shows its first spelling.
+    """
+    by_rule: Counter[str] = Counter()
+    titles: dict[str, str] = {}
+    for (rule, title), n in Counter((r[_RULE], r[_TITLE]) for r in rows).items():
+        by_rule[rule] += n
+        titles[rule] = min(titles.get(rule, title), title)
+    levels = Counter(row[_LEVEL] for row in rows)
+    by_host: Counter[str] = Counter()
+    spelling: dict[str, str] = {}
+    for host, n in Counter(row[_HOST] for row in rows).items():
+        folded = host.translate(_ASCII_FOLD) if fold_hosts else host
+        by_host[folded] += n
+        spelling.setdefault(folded, host)
+    return {
+        "rule": _top(by_rule, titles),
+        "severity": _top(levels, {level: level for level in levels}),
+        "host": [
+            (spelling[folded], name, n) for folded, name, n in _top(by_host, spelling)
+        ],
+    }
 
 
 def queue(
     user: User, wanted: QueueFilter, *, limit: int = 100, offset: int = 0
 ) -> QueuePage:
-    """A page of the queue for ``user`` with counts per rule, severity, host, status."""
-    selection, _names = _selection(user, wanted)
-    tenant_ids = tenants_map.ids_for_keys(selection.tenants)
-    rows = {row.siem_alert_id: row for row in _triage_rows(tenant_ids)}
+    """A page of the queue for ``user`` with counts per rule, severity, host, status.
+
+    One read of the app database for the triage state and one scan of the SIEM's
+    alerts of the person's tenants; filtering by state, counting and ordering
+    happen here, because the two live in different databases.
+    """
+    selection, tenants = _selection(user, wanted)
+    names = {siem_access.tenant_key(t): t.name for t in tenants}
+    states = _triage_states([t.id for t in tenants])
+    rows = _scan(selection)
     if wanted.statuses or wanted.assignee:
-        keep = [i for i, row in rows.items() if _matches(row, wanted, user)]
-        drop = [i for i, row in rows.items() if not _matches(row, wanted, user)]
+        keep, drop = _split(states, wanted, user)
         if _untriaged_match(wanted):
-            selection = replace(selection, exclude_ids=drop)
+            dropped = set(drop)
+            rows = [row for row in rows if row[_ID] not in dropped]
         else:
-            selection = replace(selection, only_ids=keep)
-    records, total = siem_access.find_alerts(selection, limit=limit, offset=offset)
-    groups = {
-        name: siem_access.group_counts(selection, column)
-        for name, column in GROUP_COLUMNS.items()
-    }
-    statuses: Counter[str] = Counter()
-    for alert_id in siem_access.alert_ids(selection):
-        row = rows.get(alert_id)
-        statuses[(row.status if row else AlertStatus.NEW).value] += 1
+            kept = set(keep)
+            rows = [row for row in rows if row[_ID] in kept]
+    rows.sort(key=lambda row: (row[_LAST_TS], row[_ID]), reverse=True)
+    groups = _group_counts(rows, siem_access.event_store().dialect == "sqlite")
+    triaged = Counter(states[row[_ID]][0] for row in rows if row[_ID] in states)
+    triaged[AlertStatus.NEW] += len(rows) - triaged.total()
     groups["status"] = [
-        (status.value, status.value, statuses[status.value])
+        (status.value, status.value, triaged[status])
         for status in AlertStatus
-        if statuses[status.value]
+        if triaged[status]
     ]
-    return QueuePage(
-        [_view(record, rows.get(record.id)) for record in records], total, groups
-    )
+    page_ids = [row[_ID] for row in rows[offset : offset + limit]]
+    found = {r.id: r for r in siem_access.get_alerts(page_ids, selection.tenants)}
+    records = [found[i] for i in page_ids if i in found]
+    facts = _facts(page_ids)
+    views = [_view(record, names, facts.get(record.id)) for record in records]
+    return QueuePage(views, len(rows), groups)
 
 
-def _view(record: AlertRecord, row: AlertTriage | None) -> AlertView:
-    tenant = tenants_map.tenant_for_key(record.tenant)
-    view = AlertView(alert=record, tenant_name=tenant.name if tenant else record.tenant)
-    if row is not None:
-        view.status = row.status
-        view.assignee = row.assignee.username if row.assignee else None
-        view.verdict = row.verdict.value if row.verdict else None
-        view.reason = row.reason
-        view.incident_id = row.incident_id
+def _view(
+    record: AlertRecord, names: dict[str, str], facts: _Facts | None
+) -> AlertView:
+    view = AlertView(alert=record, tenant_name=names.get(record.tenant, record.tenant))
+    if facts is not None:
+        view.status = facts.status
+        view.assignee = facts.assignee
+        view.verdict = facts.verdict.value if facts.verdict else None
+        view.reason = facts.reason
+        view.incident_id = facts.incident_id
     return view
 
 
 def alert_views(user: User, ids: Sequence[int]) -> list[AlertView]:
     """The alerts ``ids`` in ``user``'s scope; any other id raises :class:`NotFound`."""
-    tenants = [siem_access.tenant_key(t) for t in tenants_of(user)]
+    tenants = tenants_of(user)
+    names = {siem_access.tenant_key(t): t.name for t in tenants}
     wanted = list(dict.fromkeys(ids))
-    records = {r.id: r for r in siem_access.get_alerts(wanted, tenants)}
+    records = {r.id: r for r in siem_access.get_alerts(wanted, list(names))}
     missing = [i for i in wanted if i not in records]
     if missing:
         raise NotFound(
             f"no alert {', '.join(map(str, missing))} in your scope",
             {"alert_ids": "unknown alert"},
         )
-    rows = {
-        row.siem_alert_id: row
-        for row in db.session.scalars(
-            sa.select(AlertTriage).where(AlertTriage.siem_alert_id.in_(wanted))
-        )
-    }
-    return [_view(records[i], rows.get(i)) for i in wanted]
+    facts = _facts(wanted)
+    return [_view(records[i], names, facts.get(i)) for i in wanted]
 
 
 def alert_view(user: User, alert_id: int) -> AlertView:

@@ -6,9 +6,12 @@ from __future__ import annotations
 import re
 
 import pytest
+import sqlalchemy as sa
 
 from socdrill import markdown
+from socdrill.extensions import db
 from tests.web import test_console_support as support
+from tests.web.test_console_support import raise_alerts
 
 cworld = support.cworld
 api_as = support.api_as
@@ -141,3 +144,36 @@ def test_control_gets_a_dry_run_button_and_participants_do_not(cworld, api_as):
     assert "/api/v1/engine/dry-run" in page and "Live view" in page
     page = api_as("acme-analyst").browser.get(url).get_data(as_text=True)
     assert "/api/v1/engine/dry-run" not in page and "Live view" not in page
+
+
+def _statements_for(api, url: str) -> int:
+    """Statements the request sends to the platform's database."""
+    seen = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert api.browser.get(url).status_code == 200
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+def test_the_queue_costs_the_same_few_queries_however_many_alerts_it_shows(
+    ctx, cworld, api_as
+):
+    api = api_as("acme-analyst")
+    few = _statements_for(api, "/console/alerts/rows")
+    page_few = _statements_for(api, "/console")
+    more = raise_alerts(ctx, "acme", cworld.a.exercise_id, cworld.a.hosts[2:8])
+    assert len(more) >= 5
+    # Half of the queue triaged and assigned: their owners are shown by name.
+    acked = api.post("/api/v1/alerts/ack", {"alert_ids": more[:3]}, key="k1")
+    assert acked.status_code == 200
+    rows = api.browser.get("/console/alerts/rows").get_data(as_text=True)
+    assert all(f"/console/alerts/{i}" in rows for i in more)
+    assert _statements_for(api, "/console/alerts/rows") == few
+    assert _statements_for(api, "/console") == page_few
+    assert few <= 15
