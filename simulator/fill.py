@@ -41,6 +41,13 @@ def split_ms(ts: float) -> tuple[int, int]:
     return whole, millis
 
 
+def whole_second(ts: float) -> int:
+    """The second ``ts`` is stamped with: ``split_ms(ts)[0]`` without the millis."""
+    whole = int(ts // 1)
+    # split_ms rounds the milliseconds; only 1000 of them carry into the next second.
+    return whole + 1 if round((ts - whole) * 1000) == 1000 else whole
+
+
 def quantise_ms(ts: float) -> float:
     """``ts`` rounded to the millisecond, the resolution every sensor writes."""
     return round(ts * 1000) / 1000

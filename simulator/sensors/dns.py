@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from simulator.events import Event
-from simulator.fill import bind_time, ephemeral_port
+from simulator.fill import MILLIS, SECONDS
 from simulator.sensors._network import appliance
 from simulator.sensors.base import Logsource, Sensor, SensorContext
 
@@ -50,24 +50,32 @@ class DnsSensor(Sensor):
         query = str(g("query") or rng.choice(ctx.org.external_sites).domain).rstrip(".")
         record_type = str(g("record_type") or "A").upper()
         src_ip = str(g("src_ip") or ctx.org.hosts[0].ip)
-        src_port = int(g("src_port") or ephemeral_port(rng))
+        # ``fill.ephemeral_port``, inline on the per-line path
+        src_port = int(g("src_port") or 49152 + rng.getrandbits(14))
         flags = str(g("flags") or "+E(0)K")
+        server_ip = server.ip
         fields: dict[str, Any] = {
             "query": query,
             "record_type": record_type,
             "src_ip": src_ip,
             "src_port": src_port,
-            "dst_ip": server.ip,
+            "dst_ip": server_ip,
             "qclass": "IN",
             "flags": flags,
         }
-        for k, v in values.items():
-            if k not in fields:
-                fields[k] = v
+        if not values.keys() <= FIELD_NAMES:  # fields the sensor does not know: kept
+            for k, v in values.items():
+                if k not in fields:
+                    fields[k] = v
+        # Seconds and milliseconds split as ``simulator.fill.split_ms`` does.
+        whole = int(ts // 1)
+        millis = round((ts - whole) * 1000)
+        if millis == 1000:
+            whole, millis = whole + 1, 0
         raw = (
-            f"{bind_time(ts)} client @0x7f{rng.getrandbits(40):010x} "
-            f"{src_ip}#{src_port}"
-            f" ({query}): query: {query} IN {record_type} {flags} ({server.ip})"
+            f"{SECONDS[whole][4]}.{MILLIS[millis]} client "
+            f"@0x7f{rng.getrandbits(40):010x} {src_ip}#{src_port} ({query}): "
+            f"query: {query} IN {record_type} {flags} ({server_ip})"
         )
         return Event(
             uid, ts, self.id, server.name, None, DNS.category, None, fields, raw

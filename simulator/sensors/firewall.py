@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from simulator.events import Event
-from simulator.fill import ephemeral_port, epoch_ms, split_ms
+from simulator.fill import SECONDS, epoch_ms
 from simulator.sensors import syslog
 from simulator.sensors._network import appliance
 from simulator.sensors.base import Logsource, Sensor, SensorContext
@@ -47,6 +47,8 @@ FIELD_NAMES = frozenset(
         "message",
     }
 )
+# Values of these keys are all in a traffic record's fields already.
+_TRAFFIC_KEYS = FIELD_NAMES - {"src_host", "dst_host", "user", "message"}
 
 
 class FirewallSensor(Sensor):
@@ -90,14 +92,14 @@ class FirewallSensor(Sensor):
         action = str(g("action") or "accept").lower()
         allowed = action in _ALLOW
         protocol = str(g("protocol") or "tcp").lower()
-        src_ip = str(
-            g("src_ip") or ctx.org.hosts[rng.getrandbits(16) % len(ctx.org.hosts)].ip
-        )
+        hosts = ctx.org.hosts
+        src_ip = str(g("src_ip") or hosts[rng.getrandbits(16) % len(hosts)].ip)
         dst_ip = str(g("dst_ip") or rng.choice(ctx.org.external_sites).ip)
         inbound = not _internal(src_ip)
         direction = str(g("direction") or ("inbound" if inbound else "outbound"))
         dst_port = int(g("dst_port") or 443)
-        src_port = int(g("src_port") or ephemeral_port(rng))
+        # ``fill.ephemeral_port``, inline on the per-line path
+        src_port = int(g("src_port") or 49152 + rng.getrandbits(14))
         given_out = g("bytes_out")
         bytes_out = int(
             given_out
@@ -138,9 +140,10 @@ class FirewallSensor(Sensor):
             "in_interface": in_if,
             "out_interface": out_if,
         }
-        for k, v in values.items():
-            if k not in fields:
-                fields[k] = v
+        if not values.keys() <= _TRAFFIC_KEYS:  # fields the sensor does not know
+            for k, v in values.items():
+                if k not in fields:
+                    fields[k] = v
         proto = protocol.upper()
         if kind == "traffic":
             # One f-string: ports and numbers never need CEF escaping; the text
@@ -158,20 +161,23 @@ class FirewallSensor(Sensor):
                 )
             )
             head = _ALLOWED_HEAD if allowed else _DENIED_HEAD
-            whole, millis = split_ms(ts)
-            body = (
+            # Seconds and milliseconds split as ``simulator.fill.split_ms`` does.
+            whole = int(ts // 1)
+            millis = round((ts - whole) * 1000)
+            if millis == 1000:
+                whole, millis = whole + 1, 0
+            user = g("user")
+            suser = f" suser={syslog.cef_value_escape(str(user))}" if user else ""
+            raw = (
+                f"<{syslog.LOCAL0_INFO}>{SECONDS[whole][2]} {device.name} "
                 f"{head}rt={whole * 1000 + millis} src={src} spt={src_port} "
                 f"dst={dst} dpt={dst_port} proto={proto_text} "
                 f"act={act} deviceDirection={0 if inbound else 1} "
                 f"in={bytes_in} out={bytes_out} "
                 f"deviceInboundInterface={in_text} "
                 f"deviceOutboundInterface={out_text} "
-                f"cs1Label=policy cs1={policy} dvchost={dvc}"
+                f"cs1Label=policy cs1={policy} dvchost={dvc}{suser}"
             )
-            user = g("user")
-            if user:
-                body += f" suser={syslog.cef_value_escape(str(user))}"
-            raw = syslog.rfc3164_untagged(syslog.LOCAL0_INFO, ts, device.name, body)
         else:
             tag = "UFW ALLOW" if allowed else "UFW BLOCK"
             ports = f" SPT={src_port} DPT={dst_port}" if proto in ("TCP", "UDP") else ""

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from simulator.events import Event
-from simulator.fill import squid_time
+from simulator.fill import MILLIS
 from simulator.sensors._network import appliance
 from simulator.sensors.base import Logsource, Sensor, SensorContext
 
@@ -102,8 +102,9 @@ class ProxySensor(Sensor):
         rng = ctx.rng
         method = str(g("cs-method") or "GET").upper()
         url = g("c-uri")
-        if not url and g("cs-host"):  # a host alone: the request to its front page
-            host_only = str(g("cs-host"))
+        given_host = g("cs-host")
+        if not url and given_host:  # a host alone: the request to its front page
+            host_only = str(given_host)
             url = f"{host_only}:443" if method == "CONNECT" else f"http://{host_only}/"
         if not url:
             site = rng.choice(ctx.org.external_sites)
@@ -113,12 +114,14 @@ class ProxySensor(Sensor):
                 else f"{site.domain}:443"
             )
         url = str(url)
-        host_name, stem, query, extension = split_url(url)
-        host_name = str(g("cs-host") or host_name)
+        if "://" in url or "@" in url:
+            host_name, stem, query, extension = split_url(url)
+        else:  # CONNECT host:port, the usual tunnel: what split_url returns for it
+            host_name, stem, query, extension = url.split(":", 1)[0], "", "", ""
+        host_name = str(given_host or host_name)
         status = int(g("sc-status") or 200)
-        size = int(
-            g("sc-bytes") if g("sc-bytes") is not None else 300 + rng.getrandbits(14)
-        )
+        given_size = g("sc-bytes")
+        size = int(given_size if given_size is not None else 300 + rng.getrandbits(14))
         user = str(g("cs-username") or "-")
         client = str(g("c-ip") or ctx.org.hosts[0].ip)
         agent = str(g("c-useragent") or DEFAULT_AGENT)
@@ -161,13 +164,19 @@ class ProxySensor(Sensor):
             "x-elapsed-ms": elapsed,
             "content-type": mime,
         }
-        for k, v in values.items():
-            if k not in fields:
-                fields[k] = v
-        quoted_agent = agent.replace('"', "%22")
+        if not values.keys() <= FIELD_NAMES:  # fields the sensor does not know: kept
+            for k, v in values.items():
+                if k not in fields:
+                    fields[k] = v
+        quoted_agent = agent.replace('"', "%22") if '"' in agent else agent
+        # Epoch seconds and milliseconds, split as ``simulator.fill.split_ms`` does.
+        whole = int(ts // 1)
+        millis = round((ts - whole) * 1000)
+        if millis == 1000:
+            whole, millis = whole + 1, 0
         raw = (
-            f"{squid_time(ts)} {elapsed:6d} {client} {result}/{status:03d} {size} "
-            f'{method} {url} {user} {hierarchy} {mime} "{quoted_agent}"'
+            f"{whole}.{MILLIS[millis]} {elapsed:6d} {client} {result}/{status:03d} "
+            f'{size} {method} {url} {user} {hierarchy} {mime} "{quoted_agent}"'
         )
         return Event(
             uid, ts, self.id, device.name, None, PROXY.category, None, fields, raw

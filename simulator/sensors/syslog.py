@@ -9,7 +9,7 @@ values.
 
 from __future__ import annotations
 
-from simulator.fill import SECONDS, iso_ms, split_ms
+from simulator.fill import SECONDS, iso_ms, whole_second
 
 # facility * 8 + severity
 KERN_WARNING = 4
@@ -25,7 +25,7 @@ def rfc3164(
     pri: int, ts: float, host: str, tag: str, pid: int | None, message: str
 ) -> str:
     """One BSD-syslog line (no year, local second precision, tag[pid])."""
-    stamp = SECONDS[split_ms(ts)[0]][2]
+    stamp = SECONDS[whole_second(ts)][2]
     if pid is None:
         return f"<{pri}>{stamp} {host} {tag}: {message}"
     return f"<{pri}>{stamp} {host} {tag}[{pid}]: {message}"
@@ -33,7 +33,7 @@ def rfc3164(
 
 def rfc3164_untagged(pri: int, ts: float, host: str, message: str) -> str:
     """A BSD-syslog line whose message carries its own tag (``CEF:0|…``)."""
-    return f"<{pri}>{SECONDS[split_ms(ts)[0]][2]} {host} {message}"
+    return f"<{pri}>{SECONDS[whole_second(ts)][2]} {host} {message}"
 
 
 def rfc5424(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from simulator.events import Event
-from simulator.fill import apache_time
+from simulator.fill import SECONDS
 from simulator.sensors.base import Logsource, Sensor, SensorContext
 
 if TYPE_CHECKING:
@@ -81,14 +81,15 @@ class WebserverSensor(Sensor):
         g = values.get
         rng = ctx.rng
         method = str(g("cs-method") or "GET").upper()
-        uri = str(g("cs-uri") or "")
-        stem = str(g("cs-uri-stem") or uri.split("?", 1)[0] or "/")
-        query = str(g("cs-uri-query") or (uri.split("?", 1)[1] if "?" in uri else ""))
-        uri = stem + ("?" + query if query else "")
+        path, _, rest = str(g("cs-uri") or "").partition("?")
+        stem = str(g("cs-uri-stem") or path or "/")
+        query = str(g("cs-uri-query") or rest)
+        uri = f"{stem}?{query}" if query else stem
         status = int(g("sc-status") or 200)
+        given_size = g("sc-bytes")
         size = int(
-            g("sc-bytes")
-            if g("sc-bytes") is not None
+            given_size
+            if given_size is not None
             else (500 + rng.getrandbits(14) if status < 300 else 196)
         )
         client = str(g("c-ip") or ctx.org.egress_ip)
@@ -110,13 +111,19 @@ class WebserverSensor(Sensor):
             "cs-user-agent": agent,
             "cs-host": str(g("cs-host") or host.fqdn),
         }
-        for k, v in values.items():
-            if k not in fields:
-                fields[k] = v
+        if not values.keys() <= FIELD_NAMES:  # fields the sensor does not know: kept
+            for k, v in values.items():
+                if k not in fields:
+                    fields[k] = v
         quoted_uri, quoted_referer, quoted_agent = _clean_all(uri, referer, agent)
+        # The whole second, rounded as ``simulator.fill.split_ms`` rounds it.
+        whole = int(ts // 1)
+        if round((ts - whole) * 1000) == 1000:
+            whole += 1
         raw = (
-            f'{client} - {user} [{apache_time(ts)}] "{method} {quoted_uri} {version}" '
-            f'{status} {size if size else "-"} "{quoted_referer}" "{quoted_agent}"'
+            f'{client} - {user} [{SECONDS[whole][3]}] "{method} {quoted_uri} '
+            f'{version}" {status} {size if size else "-"} "{quoted_referer}" '
+            f'"{quoted_agent}"'
         )
         return Event(
             uid, ts, self.id, host.name, None, WEBSERVER.category, None, fields, raw

@@ -11,12 +11,15 @@ import heapq
 import os
 import sys
 from collections.abc import Iterable, Iterator
+from functools import partial
+from operator import itemgetter
 from pathlib import Path
 from typing import IO
 
 import click
 
 from simulator.events import Event, Label, dumps, parse_iso
+from simulator.ndjson import record_line
 from simulator.scenario import ScenarioError, load_scenario
 from simulator.scenario.durations import DurationError, parse_duration
 
@@ -109,7 +112,7 @@ def generate(
 
     from simulator.binding import BindingError
     from simulator.environment import Organisation
-    from simulator.noise import noise_stream
+    from simulator.noise import NoiseGenerator
 
     org = Organisation.build(seed, org_size)
     attack: list[Event] = []
@@ -123,16 +126,32 @@ def generate(
             raise SystemExit(1) from None
         except BindingError as exc:
             raise click.ClickException(f"{exc} (try a larger --org-size)") from None
-    noise = noise_stream(
-        org, start=start_ts, hours=hours, seed=seed, profile=noise_profile
-    )
-    events = _window(heapq.merge(noise, attack, key=_ts), end_ts)
-    written = _write_atomically(
-        Path(out),
-        lambda handle: _write_events(
-            handle, events, output_format, labels, truth, hours * 3600, start_ts
-        ),
-    )
+    noise = NoiseGenerator(org, seed, noise_profile)
+    if output_format == "ndjson":
+        # Record lines straight from the generator: compiled noise shapes are
+        # written without building their events (the same bytes as the events').
+        lines = _window_lines(
+            heapq.merge(
+                noise.lines(start_ts, end_ts), _attack_lines(attack, labels), key=_TS
+            ),
+            end_ts,
+        )
+        write = partial(
+            _write_lines, lines=lines, truth=truth, span=hours * 3600, start=start_ts
+        )
+    else:
+        events = _window(
+            heapq.merge(noise.window(start_ts, end_ts), attack, key=_ts), end_ts
+        )
+        write = partial(
+            _write_events,
+            events=events,
+            labels=labels,
+            truth=truth,
+            span=hours * 3600,
+            start=start_ts,
+        )
+    written = _write_atomically(Path(out), write)
     dropped = sum(1 for e in attack if e.ts >= end_ts)
     click.echo(f"wrote {written} events to {out}", err=True)
     if dropped:
@@ -170,6 +189,25 @@ def _ts(event: Event) -> float:
     return event.ts
 
 
+_TS = itemgetter(0)  # the time of a (time, line[, label]) tuple
+# One line of output: its time, its NDJSON record line and, for an attack event,
+# the ground-truth label that goes with it.
+Line = tuple[float, bytes] | tuple[float, bytes, Label | None]
+
+
+def _attack_lines(
+    attack: list[Event], labels: dict[str, Label]
+) -> list[tuple[float, bytes, Label | None]]:
+    return [(e.ts, record_line(e), labels.get(e.uid)) for e in attack]
+
+
+def _window_lines(lines: Iterable[Line], end: float) -> Iterator[Line]:
+    for line in lines:
+        if line[0] >= end:
+            return
+        yield line
+
+
 def _window(events: Iterable[Event], end: float) -> Iterator[Event]:
     for event in events:
         if event.ts >= end:
@@ -177,27 +215,55 @@ def _window(events: Iterable[Event], end: float) -> Iterator[Event]:
         yield event
 
 
+def _write_lines(
+    handle: IO[bytes],
+    lines: Iterable[Line],
+    truth: str | None,
+    span: float,
+    start: float,
+) -> int:
+    """Write NDJSON record lines (noise and attack merged); return how many."""
+    truth_lines: list[bytes] = []
+    count = 0
+    write = handle.write
+    with click.progressbar(
+        length=max(1, int(span)), label="generating", file=sys.stderr
+    ) as bar:
+        shown = 0
+        for item in lines:
+            write(item[1])
+            count += 1
+            if len(item) == 3:  # an attack event
+                label = item[2]  # type: ignore[misc]
+                if label is not None:
+                    truth_lines.append(dumps(label.to_record()) + b"\n")
+            if count % _PROGRESS_EVERY == 0:
+                now = int(item[0] - start)
+                bar.update(now - shown)
+                shown = now
+        bar.update(int(span) - shown)
+    if truth:
+        _write_atomically(Path(truth), lambda h: h.writelines(truth_lines) or 0)
+    return count
+
+
 def _write_events(
     handle: IO[bytes],
     events: Iterable[Event],
-    output_format: str,
     labels: dict[str, Label],
     truth: str | None,
     span: float,
     start: float,
 ) -> int:
+    """Write each event's native raw line; return how many."""
     truth_lines: list[bytes] = []
     count = 0
-    ndjson = output_format == "ndjson"
     with click.progressbar(
         length=max(1, int(span)), label="generating", file=sys.stderr
     ) as bar:
         shown = 0
         for event in events:
-            if ndjson:
-                handle.write(dumps(event.to_record()) + b"\n")
-            else:
-                handle.write(event.raw.encode("utf-8") + b"\n")
+            handle.write(event.raw.encode("utf-8") + b"\n")
             label = labels.get(event.uid)
             if label is not None:
                 truth_lines.append(dumps(label.to_record()) + b"\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import heapq
 import io
 import os
 import subprocess
@@ -10,6 +11,7 @@ import sys
 from collections import Counter, defaultdict
 
 import pytest
+from click.testing import CliRunner
 
 from simulator.environment import Organisation
 from simulator.episodes import Episodes
@@ -18,7 +20,10 @@ from simulator.ndjson import record_line, write_ndjson, write_raw
 from simulator.noise import NoiseGenerator, noise_stream
 from simulator.rhythm import PROFILES
 from simulator.sensors import SENSORS
+from socdrill.cli import cli
+from socdrill.commands.generate import _attack
 from tests.conftest import ROOT
+from tests.unit.scenario.conftest import GOOD
 
 MONDAY_8_UTC = 1_772_438_400  # 2026-03-02 08:00 UTC, a Monday
 DAY = 86_400
@@ -324,3 +329,28 @@ def test_a_running_process_keeps_its_guid_across_the_day(busy_hour):
     assert spread
     for counts in spread:
         assert counts.most_common(1)[0][1] >= 0.8 * sum(counts.values())
+
+
+def test_generate_writes_the_records_of_noise_and_attack_events_merged(tmp_path):
+    """The command's record-line fast path equals serialising every event."""
+    scenario = GOOD / "adaptive-attack.yaml"
+    out, truth = tmp_path / "logs.ndjson", tmp_path / "truth.ndjson"
+    result = CliRunner().invoke(
+        cli,
+        ["generate", "--scenario", str(scenario), "--seed", "7", "--hours", "0.4",
+         "--org-size", "tiny", "--noise-profile", "quiet", "--out", str(out),
+         "--truth", str(truth)],
+        catch_exceptions=False,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    start = MONDAY_8_UTC
+    end = start + 0.4 * 3600
+    org = Organisation.build(7, "tiny")
+    attack, labels = _attack(str(scenario), org, 7, start)
+    noise = noise_stream(org, start=start, hours=0.4, seed=7, profile="quiet")
+    merged = [e for e in heapq.merge(noise, attack, key=lambda e: e.ts) if e.ts < end]
+    assert any(e.uid in labels for e in merged)
+    assert out.read_bytes() == b"".join(dumps(e.to_record()) + b"\n" for e in merged)
+    assert truth.read_bytes() == b"".join(
+        dumps(labels[e.uid].to_record()) + b"\n" for e in merged if e.uid in labels
+    )

@@ -17,6 +17,18 @@ def test_cached_iso_timestamps_equal_the_event_record_format(ts):
     assert fill.iso_ms(ts) == reference_iso_ms(ts)
 
 
+@given(
+    st.one_of(
+        st.floats(min_value=0, max_value=4_102_444_800, allow_nan=False),
+        # just below a whole second, where the milliseconds round into the next one
+        st.integers(0, 4_102_444_800).map(lambda s: s + 0.9995),
+        st.integers(0, 4_102_444_800).map(lambda s: s + 0.99949),
+    )
+)
+def test_the_whole_second_is_the_one_split_ms_stamps(ts):
+    assert fill.whole_second(ts) == fill.split_ms(ts)[0]
+
+
 def test_native_timestamp_styles():
     ts = 1_772_438_400.25  # 2026-03-02 08:00:00.250 UTC
     assert fill.sysmon_time(ts) == "2026-03-02 08:00:00.250"
