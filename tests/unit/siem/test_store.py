@@ -271,3 +271,47 @@ def test_an_in_memory_store_works_for_scratch_use():
 )
 def test_portable_sql_reads_the_same_on_postgresql(portable, postgresql):
     assert postgres_sql(portable) == postgresql
+
+
+@pytest.fixture
+def sqlite_store():
+    """SQLite only: its FTS5 index and query plans (PostgreSQL has neither)."""
+    store = EventStore.open("sqlite://")
+    yield store
+    store.close()
+
+
+def test_skipped_duplicates_leave_the_full_text_index_consistent(sqlite_store):
+    store = sqlite_store
+    store.insert([event("a", 0, CommandLine="first"), event("b", 1)])
+    store.insert(
+        [event("a", 0, CommandLine="first"), event("c", 2, CommandLine="third")],
+        on_duplicate="ignore",
+    )
+    store.insert([event("d", 3, CommandLine="fourth")])
+    match = SQL["sqlite"]["raw word"]
+    assert [scalar(store, match, w) for w in ("first", "third", "fourth")] == [1, 1, 1]
+    with store.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO events_fts(events_fts, rank) VALUES ('integrity-check', 1)"
+        )
+    assert store.purge_before(T0 + 2.5 * 60) == 3
+    assert [scalar(store, match, w) for w in ("first", "third", "fourth")] == [0, 0, 1]
+
+
+def test_a_hot_field_search_still_uses_its_index(sqlite_store):
+    store = sqlite_store
+    store.insert([event("a", Image=r"C:\Windows\System32\cmd.exe"), event("b")])
+    with store.connect() as conn:
+        plan = " ".join(
+            str(row[-1])
+            for row in conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + SQL["sqlite"]["image equals"],
+                (r"C:\Windows\System32\cmd.exe",),
+            )
+        )
+    assert "ix_events_Image" in plan or "ix_events_image" in plan.lower()
+    assert (
+        scalar(store, SQL["sqlite"]["image equals"], r"c:\windows\system32\cmd.exe")
+        == 1
+    )
