@@ -150,26 +150,22 @@ def dry_run(
     play.advance(math.inf)
     store = EventStore.open("sqlite://")
     try:
-        report = _ingest_and_report(scenario, seed, play, rules, store, applied, origin)
-        if score:
-            report.score = _score(scenario, seed, play, store, script, origin, rules)
-        return report
+        evidence, event_count, alerts = _ingest_and_detect(play, rules, store)
     finally:
         store.close()
+    report = _report(scenario, seed, play, event_count, alerts, applied, origin)
+    if score:
+        report.score = _score(scenario, seed, play, evidence, alerts, script, origin)
+    return report
 
 
-def _ingest_and_report(
-    scenario: Scenario,
-    seed: int,
-    play: Play,
-    rules: Sequence[LoadedRule],
-    store: EventStore,
-    applied: list[dict[str, Any]],
-    origin: float,
-) -> DryRunReport:
-    outcomes = play.outcomes()
-    stage_ids = [o.stage for o in outcomes if o.status == "fired"]
-    pairs = list(play.stage_events(stage_ids, -math.inf, math.inf))
+def _ingest_and_detect(
+    play: Play, rules: Sequence[LoadedRule], store: EventStore
+) -> tuple[list[InjectEvidence], int, list[DryAlert]]:
+    """Write the played events and their labels, run detection to the end; the
+    malicious labels as inject evidence, the number of events, the alerts."""
+    fired = [o.stage for o in play.outcomes() if o.status == "fired"]
+    pairs = list(play.stage_events(fired, -math.inf, math.inf))
     events = [event for event, _ in pairs] + play.response_logs(-math.inf, math.inf)
     events.sort(key=lambda e: (e.ts, e.uid))
     if events:
@@ -178,14 +174,31 @@ def _ingest_and_report(
     detector = Detector(store, rules, name="dry-run")
     while detector.tick().events:
         pass
-    found = _alerts(store, rules)
+    evidence = [
+        InjectEvidence(label.stage, event.ts)
+        for event, label in pairs
+        if label.malicious
+    ]
+    return evidence, len(events), _alerts(store, rules)
+
+
+def _report(
+    scenario: Scenario,
+    seed: int,
+    play: Play,
+    event_count: int,
+    found: list[DryAlert],
+    applied: list[dict[str, Any]],
+    origin: float,
+) -> DryRunReport:
+    outcomes = play.outcomes()
     by_stage: dict[str, set[str]] = defaultdict(set)
     unlabelled: set[str] = set()
     for alert in found:
         if alert.stage is None:
             unlabelled.add(alert.rule)
-    for stage, names in _stages_of_alerts(store, found).items():
-        by_stage[stage] |= names
+        for stage in alert.stages:
+            by_stage[stage].add(alert.rule)
     alert_count = len(found)
     expected = {stage.id: list(stage.expect.detections) for stage in scenario.stages}
     stages = []
@@ -232,7 +245,7 @@ def _ingest_and_report(
         stages=stages,
         responses=applied,
         crisis=crisis,
-        events=len(events),
+        events=event_count,
         alerts=alert_count,
         noise_alerts=sorted(unlabelled),
     )
@@ -259,50 +272,28 @@ def _alerts(store: EventStore, rules: Sequence[LoadedRule]) -> list[DryAlert]:
                 title=alert.rule_title,
                 raised_at=parse_iso(alert.first_ts),
                 stage=stages.most_common(1)[0][0] if stages else None,
+                stages=frozenset(stages),
             )
         )
     return out
-
-
-def _stages_of_alerts(
-    store: EventStore, alerts: Sequence[DryAlert]
-) -> dict[str, set[str]]:
-    """Rule names per stage, from the labels of every event of each alert."""
-    by_stage: dict[str, set[str]] = defaultdict(set)
-    rule_of = {alert.id: alert.rule for alert in alerts}
-    with store.connect() as conn:
-        members = siem_alerts.alert_event_ids(conn, list(rule_of)) if rule_of else {}
-        labels = dict(conn.exec_driver_sql("SELECT event_id, stage FROM labels").all())
-    for alert_id, events in members.items():
-        for event_id in events:
-            if event_id in labels:
-                by_stage[labels[event_id]].add(rule_of[alert_id])
-    return by_stage
 
 
 def _score(
     scenario: Scenario,
     seed: int,
     play: Play,
-    store: EventStore,
+    evidence: list[InjectEvidence],
+    alerts: list[DryAlert],
     script: Script,
     origin: float,
-    rules: Sequence[LoadedRule],
 ) -> dict[str, Any]:
-    outcomes = play.outcomes()
-    fired = [o.stage for o in outcomes if o.status == "fired"]
-    evidence = [
-        InjectEvidence(label.stage, event.ts)
-        for event, label in play.stage_events(fired, -math.inf, math.inf)
-        if label.malicious
-    ]
     exercise = dry_run_score.scorer_input(
         scenario,
         seed,
         origin,
-        outcomes,
+        play.outcomes(),
         evidence,
-        _alerts(store, rules),
+        alerts,
         play.timeline.injects(),
         plain_bindings(play.bindings),
         script.responses,

@@ -52,7 +52,8 @@ class DryAlert:
     rule: str  # the rule's name, or its title when it has none
     title: str
     raised_at: float  # simulated POSIX seconds of its first event
-    stage: str | None
+    stage: str | None  # the stage most of its labelled events belong to
+    stages: frozenset[str] = frozenset()  # every stage its events belong to
 
 
 def offset(seconds: float) -> str:
