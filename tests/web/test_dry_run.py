@@ -7,19 +7,15 @@ import json
 import pytest
 
 from socdrill.cli import cli
-from socdrill.extensions import db
 from socdrill.models import Role
 from tests.web.conftest import Browser, make_user
-from tests.web.test_engine_support import RANSOMWARE, engine_app, make_drill
+from tests.web.test_engine_support import (
+    RANSOMWARE,
+    engine_app_in_context,
+    make_drill,
+)
 
-
-@pytest.fixture
-def app(tmp_path, monkeypatch):
-    app = engine_app(tmp_path, monkeypatch)
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
+app = engine_app_in_context
 
 
 def dry_run(app, *args: str):

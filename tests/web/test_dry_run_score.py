@@ -14,9 +14,12 @@ import pytest
 
 from scoring import DEFAULT_SETTINGS
 from socdrill.cli import cli
-from socdrill.extensions import db
 from tests.web.conftest import Browser
-from tests.web.test_engine_support import RANSOMWARE, engine_app, make_drill
+from tests.web.test_engine_support import (
+    RANSOMWARE,
+    engine_app_in_context,
+    make_drill,
+)
 
 SCRIPT = """
 - {at: 5m, ack: email-macro-attachment}
@@ -37,13 +40,7 @@ SCRIPT = """
 """
 
 
-@pytest.fixture
-def app(tmp_path, monkeypatch):
-    app = engine_app(tmp_path, monkeypatch)
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
+app = engine_app_in_context
 
 
 def scored(app, tmp_path, script: str, *extra: str):

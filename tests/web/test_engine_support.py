@@ -39,6 +39,17 @@ def engine_app(tmp_path: Any, monkeypatch: pytest.MonkeyPatch, **extra: Any) -> 
     return app
 
 
+@pytest.fixture(name="app")
+def engine_app_in_context(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """An engine app inside its app context: the ``app`` of the modules that
+    import it (``app = engine_app_in_context``)."""
+    app = engine_app(tmp_path, monkeypatch)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
 @dataclass
 class Drill:
     """A tenant, its team (manager, lead, two analysts) and one exercise."""

@@ -20,16 +20,15 @@ from socdrill.models import AuditEntry, EngineRuntime, ScoreRecord, utcnow
 from socdrill.models.review import AutoScoreAttempt
 from socdrill.review.scores import engine_source, set_scoring_source
 from tests.web.conftest import Browser, _make_app, row_counts
-from tests.web.test_engine_support import engine_app, make_drill, run, start
+from tests.web.test_engine_support import (
+    engine_app,
+    engine_app_in_context,
+    make_drill,
+    run,
+    start,
+)
 
-
-@pytest.fixture
-def app(tmp_path, monkeypatch):
-    app = engine_app(tmp_path, monkeypatch)
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
+app = engine_app_in_context
 
 
 def _signed_in(app, username: str) -> Browser:

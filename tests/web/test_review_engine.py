@@ -5,24 +5,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from socdrill.engine.actions import perform_response
 from socdrill.engine.ticker import Engine
 from socdrill.exercise import lifecycle
 from socdrill.extensions import db
 from socdrill.models import EngineRuntime, ScoreRecord, utcnow
 from tests.web.conftest import Browser, row_counts
-from tests.web.test_engine_support import engine_app, make_drill, run, start
+from tests.web.test_engine_support import (
+    engine_app_in_context,
+    make_drill,
+    run,
+    start,
+)
 
-
-@pytest.fixture
-def app(tmp_path, monkeypatch):
-    app = engine_app(tmp_path, monkeypatch)
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
+app = engine_app_in_context
 
 
 def _signed_in(app, username: str) -> Browser:

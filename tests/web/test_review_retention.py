@@ -52,7 +52,7 @@ from tests.web.test_engine_support import (
     RANSOMWARE,
     SEED,
     Drill,
-    engine_app,
+    engine_app_in_context,
     make_drill,
     run,
     siem_rows,
@@ -64,13 +64,7 @@ from tests.web.test_engine_support import (
 BETWEEN = timedelta(days=61)
 
 
-@pytest.fixture
-def app(tmp_path, monkeypatch):
-    app = engine_app(tmp_path, monkeypatch)
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
+app = engine_app_in_context
 
 
 def _signed_in(app, username: str) -> Browser:
