@@ -18,11 +18,14 @@ api_as = support.api_as
 
 def test_the_queue_lists_only_the_alerts_of_my_tenants(cworld, api_as):
     body = api_as("acme-analyst").get("/api/v1/alerts").get_json()
-    assert sorted(alert["id"] for alert in body["alerts"]) == cworld.alert_ids["a"]
-    assert body["total"] == 2
+    mine = cworld.alert_ids["a"]  # one per host, two when a 5-min bucket splits
+    assert sorted(alert["id"] for alert in body["alerts"]) == mine
+    assert body["total"] == len(mine)
     assert {alert["tenant"] for alert in body["alerts"]} == {"acme"}
-    assert body["groups"]["status"] == [{"key": "new", "label": "new", "count": 2}]
-    assert body["groups"]["rule"][0]["count"] == 2
+    assert body["groups"]["status"] == [
+        {"key": "new", "label": "new", "count": len(mine)}
+    ]
+    assert body["groups"]["rule"][0]["count"] == len(mine)
 
 
 def test_an_alert_of_another_tenant_answers_404(cworld, api_as):
